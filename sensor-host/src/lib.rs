@@ -1,0 +1,12 @@
+//! Host side of the sensor: everything that needs `std`.
+//!
+//! Front-ends turn rule sources into [`ir`]; [`compile`] lays the IR out as a channel file that
+//! `sensor-core` validates; event sources feed events through the core; the command line in
+//! `main.rs` ties them together.
+
+pub mod ir;
+pub mod condition;
+pub mod event;
+pub mod source;
+pub mod synth;
+pub mod sysmon;
