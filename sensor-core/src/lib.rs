@@ -9,12 +9,39 @@
 //! `docs/design.md` in the repository for the reasoning behind each piece.
 #![no_std]
 #![forbid(unsafe_code)]
+// Tests may index and panic: a failed assertion is their way of reporting.
+#![cfg_attr(
+    test,
+    allow(
+        clippy::indexing_slicing,
+        clippy::arithmetic_side_effects,
+        clippy::unwrap_used,
+        clippy::expect_used,
+        clippy::panic
+    )
+)]
 
+#[cfg(test)]
+extern crate std;
+
+pub mod automaton;
+pub mod channel;
+pub mod crc32;
+pub mod error;
+pub mod eval;
+pub mod fold;
 pub mod input;
 pub mod limits;
 pub mod op;
+pub mod program;
 pub mod schema;
+pub mod slot;
+pub mod validate;
 
+pub use error::LoadError;
+pub use eval::{Counters, MatchBuffer, MatchSink, MatchedRule, Verdict};
 pub use input::Value;
 pub use op::Operator;
 pub use schema::{FieldType, SensorDecl, TemplateType, FIELD_COUNT_IPC};
+pub use slot::{ContentSlot, UpdateOutcome};
+pub use validate::{RuleInfo, RuleSet};

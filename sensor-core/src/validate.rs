@@ -1,0 +1,640 @@
+//! Load-time validation: from a structurally sound [`ChannelFile`] to a [`RuleSet`] that the
+//! interpreter can run without any check failing.
+//!
+//! Checks run in one pass over each table, so loading is linear in the file's length:
+//! the template type and the sensor's supply of it; the fields the content declares; every
+//! automaton; every predicate (operator, flags, field, operand bounds and weight); every rule
+//! (text, level, action, program shape) and, for each predicate a rule reads, the schema
+//! handshake: the field must be one the sensor supplies. Last comes the worst-case cost of one
+//! event against the sensor's budget. Nothing here evaluates events.
+
+use crate::automaton::{Automaton, AutomatonFault};
+use crate::channel::{ChannelFile, Header, PredicateRecord, AUTOMATON_ENTRY};
+use crate::error::{LoadError, Section};
+use crate::limits::{MAX_AUTOMATA, MAX_META_BYTES, MAX_OPERAND_UNITS, MAX_RULE_PROGRAM};
+use crate::op::{Action, Level, Operands, Operator, ALL, KNOWN_FLAGS, NEGATE};
+use crate::program::{self, Instruction};
+use crate::schema::{self, FieldType, SensorDecl, TemplateType};
+
+/// A validated rule set: a channel file every record of which has been checked against the
+/// format, the template type and the sensor it was loaded for.
+#[derive(Clone, Debug)]
+pub struct RuleSet<'a> {
+    pub(crate) file: ChannelFile<'a>,
+    pub(crate) template: &'static TemplateType,
+    pub(crate) build: &'static str,
+    pub(crate) supplied: usize,
+    pub(crate) max_units: usize,
+    pub(crate) automata: [Option<Automaton<'a>>; MAX_AUTOMATA],
+    pub(crate) automaton_count: usize,
+    pub(crate) worst_case: u64,
+}
+
+/// A rule's metadata, borrowed from the channel file.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RuleInfo<'a> {
+    /// Rule id.
+    pub id: &'a str,
+    /// Title.
+    pub title: &'a str,
+    /// Author(s), empty when unknown.
+    pub author: &'a str,
+    /// Severity.
+    pub level: Level,
+    /// What a match does.
+    pub action: Action,
+}
+
+/// A predicate record with its operator and flags decoded.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Predicate {
+    pub(crate) field: usize,
+    pub(crate) op: Operator,
+    pub(crate) negate: bool,
+    pub(crate) all: bool,
+    pub(crate) a: u32,
+    pub(crate) b: u64,
+}
+
+impl Predicate {
+    pub(crate) fn decode(record: PredicateRecord) -> Option<Self> {
+        Some(Self {
+            field: usize::from(record.field),
+            op: Operator::from_u8(record.op)?,
+            negate: record.flags & NEGATE != 0,
+            all: record.flags & ALL != 0,
+            a: record.a,
+            b: record.b,
+        })
+    }
+}
+
+fn checked_u64(n: usize) -> u64 {
+    u64::try_from(n).unwrap_or(u64::MAX)
+}
+
+/// Worst-case work of one evaluation of a predicate, for inputs of at most `n` code units.
+/// Mirrors what [`crate::fold`] charges; automaton scans are costed once per automaton.
+fn predicate_cost(op: Operator, count: u64, weight: u64, n: u64) -> u64 {
+    let strings = count.saturating_add(weight);
+    let body = match op {
+        Operator::Equals | Operator::BeginsWith | Operator::EndsWith => strings,
+        Operator::LessThan | Operator::MoreThan => strings,
+        Operator::Contains => n.saturating_mul(weight).saturating_add(count),
+        Operator::Image => n.saturating_add(strings.saturating_mul(2)),
+        Operator::Wildcard
+        | Operator::NullOrEmpty
+        | Operator::Glob
+        | Operator::Regex
+        | Operator::NumEquals
+        | Operator::NumLess
+        | Operator::NumGreater
+        | Operator::FlagsAll
+        | Operator::FlagsAny => 0,
+    };
+    body.saturating_add(1)
+}
+
+/// Worst-case work of one evaluation of a checked predicate record.
+fn record_cost(record: PredicateRecord, n: u64) -> u64 {
+    let Some(op) = Operator::from_u8(record.op) else {
+        return 0;
+    };
+    let count = match op.operands() {
+        Operands::Strings { .. } => record.b,
+        Operands::None | Operands::Pattern | Operands::Immediate => 0,
+    };
+    predicate_cost(op, count, u64::from(record.weight), n)
+}
+
+struct Loader<'a, 's> {
+    file: ChannelFile<'a>,
+    header: Header,
+    template: &'static TemplateType,
+    sensor: &'s SensorDecl,
+    supplied: usize,
+    declared_fields: u32,
+}
+
+impl<'a> RuleSet<'a> {
+    /// Validates `bytes` as content for `sensor`.
+    ///
+    /// Any byte string yields either a rule set or a typed error naming what is wrong and where,
+    /// in time linear in its length; nothing panics and nothing is read out of bounds.
+    pub fn load(bytes: &'a [u8], sensor: &SensorDecl) -> Result<Self, LoadError> {
+        let file = ChannelFile::parse(bytes)?;
+        let header = file.header();
+        let template = schema::template(header.template_id, header.template_version).ok_or(
+            LoadError::UnknownTemplate {
+                id: header.template_id,
+                version: header.template_version,
+            },
+        )?;
+        let supplied = sensor
+            .supplied(header.template_id, header.template_version)
+            .ok_or(LoadError::TemplateNotSupplied {
+                channel: header.channel,
+                id: header.template_id,
+                version: header.template_version,
+                build: sensor.build,
+            })?
+            .min(template.field_count());
+        let mut loader = Loader {
+            file,
+            header,
+            template,
+            sensor,
+            supplied,
+            declared_fields: 0,
+        };
+        loader.fields()?;
+        let (automata, automaton_count) = loader.automata()?;
+        let max_units = usize::from(sensor.max_string_units);
+        loader.predicates(&automata)?;
+        let mut worst_case = loader.rules()?;
+        loader.declared_fields_supplied()?;
+        for automaton in automata.iter().flatten() {
+            worst_case = worst_case.saturating_add(automaton.scan_cost(max_units));
+        }
+        if worst_case > sensor.work_budget {
+            return Err(LoadError::OverBudget {
+                worst_case,
+                budget: sensor.work_budget,
+            });
+        }
+        Ok(Self {
+            file,
+            template,
+            build: sensor.build,
+            supplied,
+            max_units,
+            automata,
+            automaton_count,
+            worst_case,
+        })
+    }
+
+    /// The channel file's header.
+    pub fn header(&self) -> Header {
+        self.file.header()
+    }
+
+    /// The template type the content is written for.
+    pub fn template(&self) -> &'static TemplateType {
+        self.template
+    }
+
+    /// The sensor build the rule set was validated for.
+    pub fn build(&self) -> &'static str {
+        self.build
+    }
+
+    /// How many leading template fields the sensor supplies.
+    pub fn supplied(&self) -> usize {
+        self.supplied
+    }
+
+    /// Number of rules.
+    pub fn rule_count(&self) -> usize {
+        self.file.count(Section::Rules)
+    }
+
+    /// Number of predicates.
+    pub fn predicate_count(&self) -> usize {
+        self.file.count(Section::Predicates)
+    }
+
+    /// Number of automata.
+    pub fn automaton_count(&self) -> usize {
+        self.automaton_count
+    }
+
+    /// Upper bound on the work units one evaluation can take.
+    pub fn worst_case_work(&self) -> u64 {
+        self.worst_case
+    }
+
+    /// Metadata of rule `index`.
+    pub fn rule(&self, index: usize) -> Option<RuleInfo<'a>> {
+        let record = self.file.rule(index)?;
+        Some(RuleInfo {
+            id: text(&self.file, record.id)?,
+            title: text(&self.file, record.title)?,
+            author: text(&self.file, record.author)?,
+            level: Level::from_u8(record.level)?,
+            action: Action::from_u8(record.action)?,
+        })
+    }
+}
+
+fn text<'a>(file: &ChannelFile<'a>, (start, len): (u32, u16)) -> Option<&'a str> {
+    let bytes = file.string_bytes(start, usize::from(len))?;
+    if bytes.len() > MAX_META_BYTES {
+        return None;
+    }
+    core::str::from_utf8(bytes).ok()
+}
+
+impl<'a> Loader<'a, '_> {
+    fn fields(&mut self) -> Result<(), LoadError> {
+        for index in 0..self.file.count(Section::Fields) {
+            let offset = self.file.record_offset(Section::Fields, index);
+            let Some(decl) = self.file.field(index) else {
+                break;
+            };
+            if decl.reserved != 0 {
+                return Err(LoadError::ReservedNotZero {
+                    offset: offset.saturating_add(2),
+                });
+            }
+            let template = self
+                .template
+                .field(usize::from(decl.field))
+                .ok_or(LoadError::FieldOutOfTemplate {
+                    offset,
+                    field: decl.field,
+                    declared: self.template.field_count(),
+                })?;
+            let content = FieldType::from_u8(decl.ty)
+                .ok_or(LoadError::UnknownFieldType { offset, tag: decl.ty })?;
+            if content != template.ty {
+                return Err(LoadError::FieldTypeMismatch {
+                    offset,
+                    field: decl.field,
+                    template: template.ty,
+                    content,
+                });
+            }
+            let bit = 1u32.wrapping_shl(u32::from(decl.field));
+            if self.declared_fields & bit != 0 {
+                return Err(LoadError::DuplicateField {
+                    offset,
+                    field: decl.field,
+                });
+            }
+            self.declared_fields |= bit;
+        }
+        Ok(())
+    }
+
+    #[allow(clippy::type_complexity)]
+    fn automata(&self) -> Result<([Option<Automaton<'a>>; MAX_AUTOMATA], usize), LoadError> {
+        let mut automata: [Option<Automaton<'a>>; MAX_AUTOMATA] = Default::default();
+        let directory_error = |automaton: usize| LoadError::AutomatonDirectory {
+            automaton,
+            offset: self
+                .file
+                .automata_offset(automaton.saturating_mul(AUTOMATON_ENTRY)),
+        };
+        let count = self.file.automaton_count().ok_or(directory_error(0))?;
+        if count > MAX_AUTOMATA {
+            return Err(LoadError::TooMany {
+                section: Section::Automata,
+                count,
+                max: MAX_AUTOMATA,
+            });
+        }
+        for (index, slot) in automata.iter_mut().enumerate().take(count) {
+            let entry = self
+                .file
+                .automaton_entry(index)
+                .filter(|e| e.reserved == 0)
+                .ok_or(directory_error(index))?;
+            let field = u8::try_from(entry.field)
+                .ok()
+                .filter(|&f| self.template.field(usize::from(f)).map(|f| f.ty) == Some(FieldType::String))
+                .ok_or(directory_error(index))?;
+            let bytes = self
+                .file
+                .automaton_bytes(entry)
+                .ok_or(directory_error(index))?;
+            let offset = self
+                .file
+                .automata_offset(usize::try_from(entry.start).unwrap_or(usize::MAX));
+            *slot = Some(Automaton::load(bytes, field).map_err(|fault| match fault {
+                AutomatonFault::Misaligned => LoadError::AutomatonMisaligned {
+                    automaton: index,
+                    offset,
+                },
+                AutomatonFault::Invalid => LoadError::AutomatonInvalid {
+                    automaton: index,
+                    offset,
+                },
+                AutomatonFault::Unusable(patterns) => LoadError::AutomatonUnusable {
+                    automaton: index,
+                    offset,
+                    patterns,
+                },
+            })?);
+        }
+        Ok((automata, count))
+    }
+
+    fn predicates(&self, automata: &[Option<Automaton<'a>>]) -> Result<(), LoadError> {
+        for index in 0..self.file.count(Section::Predicates) {
+            let Some(record) = self.file.predicate(index) else {
+                break;
+            };
+            self.predicate(index, record, automata)?;
+        }
+        Ok(())
+    }
+
+    fn predicate(
+        &self,
+        predicate: usize,
+        record: PredicateRecord,
+        automata: &[Option<Automaton<'a>>],
+    ) -> Result<(), LoadError> {
+        let offset = self.file.record_offset(Section::Predicates, predicate);
+        if record.reserved != 0 || record.reserved2 != 0 {
+            return Err(LoadError::ReservedNotZero { offset });
+        }
+        let op = Operator::from_u8(record.op).ok_or(LoadError::UnknownOperator {
+            predicate,
+            offset,
+            tag: record.op,
+        })?;
+        let flags_ok = record.flags & !KNOWN_FLAGS == 0
+            && (record.flags & ALL == 0 || op.takes_all())
+            && (record.flags & NEGATE == 0 || op.reads_input());
+        if !flags_ok {
+            return Err(LoadError::BadFlags {
+                predicate,
+                offset,
+                flags: record.flags,
+            });
+        }
+        let field = record.field;
+        let ty = self
+            .template
+            .field(usize::from(field))
+            .ok_or(LoadError::PredicateFieldOutOfTemplate {
+                predicate,
+                offset,
+                field,
+                declared: self.template.field_count(),
+            })?
+            .ty;
+        if op.reads_input() && self.declared_fields & 1u32.wrapping_shl(u32::from(field)) == 0 {
+            return Err(LoadError::FieldUndeclared {
+                predicate,
+                offset,
+                field,
+            });
+        }
+        if !op.accepts(ty) {
+            return Err(LoadError::OperatorFieldType {
+                predicate,
+                offset,
+                op,
+                field,
+                ty,
+            });
+        }
+        let count_error = LoadError::OperandCount {
+            predicate,
+            offset,
+            op,
+            count: record.b,
+        };
+        match op.operands() {
+            Operands::None => {
+                if record.a != 0 || record.b != 0 || record.weight != 0 {
+                    return Err(count_error);
+                }
+            }
+            Operands::Immediate => {
+                if record.a != 0 || record.weight != 0 {
+                    return Err(count_error);
+                }
+            }
+            Operands::Pattern => self.pattern(predicate, offset, record, automata)?,
+            Operands::Strings { min, max } => {
+                let count = usize::try_from(record.b)
+                    .ok()
+                    .filter(|c| (min..=max).contains(c))
+                    .ok_or(count_error)?;
+                let weight = self.operands(predicate, offset, record.a, count)?;
+                if weight != u64::from(record.weight) {
+                    return Err(LoadError::OperandWeight {
+                        predicate,
+                        offset,
+                        declared: record.weight,
+                        actual: weight,
+                    });
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn pattern(
+        &self,
+        predicate: usize,
+        offset: usize,
+        record: PredicateRecord,
+        automata: &[Option<Automaton<'a>>],
+    ) -> Result<(), LoadError> {
+        let available = automata.iter().flatten().count();
+        let automaton = usize::try_from(record.a)
+            .ok()
+            .and_then(|a| automata.get(a))
+            .and_then(Option::as_ref)
+            .ok_or(LoadError::AutomatonOutOfBounds {
+                predicate,
+                offset,
+                automaton: record.a,
+                available,
+            })?;
+        if usize::try_from(record.b).map_or(true, |p| p >= automaton.patterns()) {
+            return Err(LoadError::PatternOutOfBounds {
+                predicate,
+                offset,
+                automaton: record.a,
+                pattern: record.b,
+                available: automaton.patterns(),
+            });
+        }
+        if automaton.field() != record.field || record.weight != 0 {
+            return Err(LoadError::AutomatonField {
+                predicate,
+                offset,
+                field: record.field,
+                scans: u32::from(automaton.field()),
+            });
+        }
+        Ok(())
+    }
+
+    /// Checks a run of operands; returns their total length in code units.
+    fn operands(
+        &self,
+        predicate: usize,
+        offset: usize,
+        first: u32,
+        count: usize,
+    ) -> Result<u64, LoadError> {
+        let available = self.file.count(Section::Operands);
+        let start = usize::try_from(first).unwrap_or(usize::MAX);
+        let end = start
+            .checked_add(count)
+            .filter(|&end| end <= available)
+            .ok_or(LoadError::OperandsOutOfBounds {
+                predicate,
+                offset,
+                first,
+                count: checked_u64(count),
+                available,
+            })?;
+        let mut weight = 0u64;
+        for operand in start..end {
+            let offset = self.file.record_offset(Section::Operands, operand);
+            let Some(record) = self.file.operand(operand) else {
+                break;
+            };
+            if usize::try_from(record.units).map_or(true, |u| u > MAX_OPERAND_UNITS) {
+                return Err(LoadError::OperandTooLong {
+                    operand,
+                    offset,
+                    units: record.units,
+                });
+            }
+            if self.file.operand_bytes(record).is_none() {
+                return Err(LoadError::OperandOutOfBounds {
+                    operand,
+                    offset,
+                    start: record.start,
+                    units: record.units,
+                });
+            }
+            weight = weight.saturating_add(u64::from(record.units));
+        }
+        Ok(weight)
+    }
+
+    /// Checks every rule; returns the worst-case work of running all their programs.
+    fn rules(&self) -> Result<u64, LoadError> {
+        let mut total = 0u64;
+        for rule in 0..self.file.count(Section::Rules) {
+            total = total.saturating_add(self.rule(rule)?);
+        }
+        Ok(total)
+    }
+
+    /// Checks one rule; returns the worst-case work of running its program.
+    fn rule(&self, rule: usize) -> Result<u64, LoadError> {
+        let offset = self.file.record_offset(Section::Rules, rule);
+        let Some(record) = self.file.rule(rule) else {
+            return Ok(0);
+        };
+        if record.reserved != 0 {
+            return Err(LoadError::ReservedNotZero {
+                offset: offset.saturating_add(28),
+            });
+        }
+        for span in [record.id, record.title, record.author] {
+            if text(&self.file, span).is_none() {
+                return Err(LoadError::BadRuleText { rule, offset });
+            }
+        }
+        if Level::from_u8(record.level).is_none() {
+            return Err(LoadError::UnknownLevel {
+                rule,
+                offset,
+                tag: record.level,
+            });
+        }
+        if Action::from_u8(record.action).is_none() {
+            return Err(LoadError::UnknownAction {
+                rule,
+                offset,
+                tag: record.action,
+            });
+        }
+        let bounds = LoadError::ProgramBounds {
+            rule,
+            offset,
+            start: record.program_start,
+            len: record.program_len,
+        };
+        let start = usize::try_from(record.program_start).map_err(|_| bounds)?;
+        let len = usize::try_from(record.program_len)
+            .ok()
+            .filter(|len| (1..=MAX_RULE_PROGRAM).contains(len))
+            .ok_or(bounds)?;
+        let end = start
+            .checked_add(len)
+            .filter(|&end| end <= self.file.count(Section::Program))
+            .ok_or(bounds)?;
+        let words = (start..end).map(|i| self.file.instruction(i).unwrap_or(0));
+        program::check(words).map_err(|(pc, fault)| LoadError::Program {
+            rule,
+            pc,
+            offset: self
+                .file
+                .record_offset(Section::Program, start.saturating_add(pc)),
+            fault,
+        })?;
+        let mut cost = 0u64;
+        for pc in 0..len {
+            cost = cost.saturating_add(self.handshake(rule, start, pc)?);
+        }
+        Ok(cost)
+    }
+
+    /// The schema handshake for one instruction: a predicate it pushes must exist, and must
+    /// read only a field the sensor supplies. Returns the instruction's worst-case work.
+    fn handshake(&self, rule: usize, start: usize, pc: usize) -> Result<u64, LoadError> {
+        let at = start.saturating_add(pc);
+        let word = self.file.instruction(at).unwrap_or(0);
+        let Ok(Instruction::Pred(predicate)) = Instruction::decode(word) else {
+            return Ok(1);
+        };
+        let available = self.file.count(Section::Predicates);
+        let index = usize::try_from(predicate).unwrap_or(usize::MAX);
+        let record = self
+            .file
+            .predicate(index)
+            .ok_or(LoadError::PredicateOutOfBounds {
+                rule,
+                pc,
+                offset: self.file.record_offset(Section::Program, at),
+                predicate,
+                available,
+            })?;
+        let reads = Operator::from_u8(record.op).is_some_and(Operator::reads_input);
+        if reads && usize::from(record.field) >= self.supplied {
+            return Err(LoadError::FieldNotSupplied {
+                channel: self.header.channel,
+                rule,
+                predicate: index,
+                offset: self.file.record_offset(Section::Predicates, index),
+                field: record.field,
+                declared: self.template.field_count(),
+                supplied: self.supplied,
+                build: self.sensor.build,
+            });
+        }
+        Ok(record_cost(record, u64::from(self.sensor.max_string_units)).saturating_add(1))
+    }
+
+    fn declared_fields_supplied(&self) -> Result<(), LoadError> {
+        for index in 0..self.file.count(Section::Fields) {
+            let Some(decl) = self.file.field(index) else {
+                break;
+            };
+            if usize::from(decl.field) >= self.supplied {
+                return Err(LoadError::DeclaredFieldNotSupplied {
+                    channel: self.header.channel,
+                    offset: self.file.record_offset(Section::Fields, index),
+                    field: decl.field,
+                    declared: self.template.field_count(),
+                    supplied: self.supplied,
+                    build: self.sensor.build,
+                });
+            }
+        }
+        Ok(())
+    }
+}
