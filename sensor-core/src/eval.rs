@@ -176,7 +176,10 @@ impl<'a> RuleSet<'a> {
         let mut stack = Stack::default();
         for pc in 0..len {
             scratch.meter.charge(1);
-            let Some(word) = start.checked_add(pc).and_then(|at| self.file.instruction(at)) else {
+            let Some(word) = start
+                .checked_add(pc)
+                .and_then(|at| self.file.instruction(at))
+            else {
                 return false;
             };
             let Ok(instruction) = Instruction::decode(word) else {

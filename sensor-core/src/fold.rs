@@ -167,7 +167,10 @@ mod tests {
         let n = input.encode_utf16().count();
         let mut bytes = [0u8; 128];
         let mut len = 0;
-        for (pair, u) in bytes.chunks_exact_mut(2).zip(operand.encode_utf16().map(fold)) {
+        for (pair, u) in bytes
+            .chunks_exact_mut(2)
+            .zip(operand.encode_utf16().map(fold))
+        {
             pair.copy_from_slice(&u.to_le_bytes());
             len += 2;
         }
@@ -180,16 +183,28 @@ mod tests {
         assert_eq!(fold(0x00E9), 0x00C9);
         assert_eq!(fold(0x03B1), 0x0391);
         assert_eq!(fold(0xD800), 0xD800);
-        assert_eq!(fold(0x00DF), 0x00DF, "sharp s upper-cases to two characters");
+        assert_eq!(
+            fold(0x00DF),
+            0x00DF,
+            "sharp s upper-cases to two characters"
+        );
     }
 
     #[test]
     fn string_tests_ignore_case() {
         let mut m = Meter::default();
-        assert!(with(r"\PSEXESVC", r"\psexesvc", |i, o| equals(i, o, &mut m)));
-        assert!(with(r"\postex_ab12", r"\POSTEX_", |i, o| begins_with(i, o, &mut m)));
-        assert!(with(r"\MSSE-1-server", "-SERVER", |i, o| ends_with(i, o, &mut m)));
-        assert!(with(r"\a\coerced\b", r"\coerced\", |i, o| contains(i, o, &mut m)));
+        assert!(with(r"\PSEXESVC", r"\psexesvc", |i, o| equals(
+            i, o, &mut m
+        )));
+        assert!(with(r"\postex_ab12", r"\POSTEX_", |i, o| begins_with(
+            i, o, &mut m
+        )));
+        assert!(with(r"\MSSE-1-server", "-SERVER", |i, o| ends_with(
+            i, o, &mut m
+        )));
+        assert!(with(r"\a\coerced\b", r"\coerced\", |i, o| contains(
+            i, o, &mut m
+        )));
         assert!(!with("abc", "abcd", |i, o| begins_with(i, o, &mut m)));
         assert!(!with("abc", "abcd", |i, o| ends_with(i, o, &mut m)));
         assert!(!with("abc", "abcd", |i, o| contains(i, o, &mut m)));
@@ -215,9 +230,18 @@ mod tests {
     #[test]
     fn comparison_is_lexicographic_without_case() {
         let mut m = Meter::default();
-        assert_eq!(with("abc", "ABD", |i, o| compare(i, o, &mut m)), Ordering::Less);
-        assert_eq!(with("abc", "AB", |i, o| compare(i, o, &mut m)), Ordering::Greater);
-        assert_eq!(with("abc", "ABC", |i, o| compare(i, o, &mut m)), Ordering::Equal);
+        assert_eq!(
+            with("abc", "ABD", |i, o| compare(i, o, &mut m)),
+            Ordering::Less
+        );
+        assert_eq!(
+            with("abc", "AB", |i, o| compare(i, o, &mut m)),
+            Ordering::Greater
+        );
+        assert_eq!(
+            with("abc", "ABC", |i, o| compare(i, o, &mut m)),
+            Ordering::Equal
+        );
     }
 
     #[test]

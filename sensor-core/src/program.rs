@@ -208,7 +208,10 @@ mod tests {
     fn check_finds_stack_faults() {
         let words = |p: &[Instruction]| p.iter().map(|i| i.encode()).collect::<std::vec::Vec<_>>();
         use Instruction::*;
-        assert_eq!(check(words(&[Pred(0), Pred(1), And(2)]).into_iter()), Ok(()));
+        assert_eq!(
+            check(words(&[Pred(0), Pred(1), And(2)]).into_iter()),
+            Ok(())
+        );
         assert_eq!(
             check(words(&[Pred(0), And(2)]).into_iter()),
             Err((1, ProgramFault::StackUnderflow))

@@ -247,16 +247,17 @@ impl<'a> Loader<'a, '_> {
                     offset: offset.saturating_add(2),
                 });
             }
-            let template = self
-                .template
-                .field(usize::from(decl.field))
-                .ok_or(LoadError::FieldOutOfTemplate {
+            let template = self.template.field(usize::from(decl.field)).ok_or(
+                LoadError::FieldOutOfTemplate {
                     offset,
                     field: decl.field,
                     declared: self.template.field_count(),
-                })?;
-            let content = FieldType::from_u8(decl.ty)
-                .ok_or(LoadError::UnknownFieldType { offset, tag: decl.ty })?;
+                },
+            )?;
+            let content = FieldType::from_u8(decl.ty).ok_or(LoadError::UnknownFieldType {
+                offset,
+                tag: decl.ty,
+            })?;
             if content != template.ty {
                 return Err(LoadError::FieldTypeMismatch {
                     offset,
@@ -302,7 +303,9 @@ impl<'a> Loader<'a, '_> {
                 .ok_or(directory_error(index))?;
             let field = u8::try_from(entry.field)
                 .ok()
-                .filter(|&f| self.template.field(usize::from(f)).map(|f| f.ty) == Some(FieldType::String))
+                .filter(|&f| {
+                    self.template.field(usize::from(f)).map(|f| f.ty) == Some(FieldType::String)
+                })
                 .ok_or(directory_error(index))?;
             let bytes = self
                 .file
