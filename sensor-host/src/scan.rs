@@ -1,0 +1,186 @@
+//! `sensor-host scan`: Sysmon named-pipe events from JSON lines, through a validated rule set,
+//! to one verdict per input line (`jsonl`) or a readable report (`text`).
+
+use std::collections::BTreeMap;
+use std::io::{self, BufRead, Write};
+
+use sensor_core::{MatchBuffer, RuleSet};
+use serde::Serialize;
+
+use crate::event::{EncodedEvent, PipeEvent};
+use crate::sysmon::JsonlReader;
+
+/// Most matches reported for one event; further matches are counted as dropped.
+pub const MAX_MATCHES_PER_EVENT: usize = 64;
+
+/// Output format.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    /// One JSON object per input line, in order.
+    Jsonl,
+    /// A readable report with a summary by rule and by level.
+    Text,
+}
+
+/// What a scan saw.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ScanSummary {
+    /// Input lines, blank ones included.
+    pub lines: usize,
+    /// Lines that were pipe events.
+    pub events: usize,
+    /// Lines that could not be read as pipe events.
+    pub errors: usize,
+    /// Events at least one rule matched.
+    pub events_matched: usize,
+    /// Matches per rule index.
+    pub per_rule: BTreeMap<usize, usize>,
+}
+
+#[derive(Serialize)]
+struct MatchOut<'a> {
+    id: &'a str,
+    title: &'a str,
+    level: &'a str,
+    action: &'a str,
+    #[serde(skip_serializing_if = "str::is_empty")]
+    author: &'a str,
+}
+
+#[derive(Serialize)]
+struct LineOut<'a> {
+    line: usize,
+    matches: Vec<MatchOut<'a>>,
+}
+
+#[derive(Serialize)]
+struct ErrorOut {
+    line: usize,
+    error: String,
+}
+
+/// Scans `input`, writing per-event results to `out`.
+pub fn scan(
+    rules: &RuleSet<'_>,
+    input: impl BufRead,
+    format: Format,
+    mut out: impl Write,
+) -> io::Result<ScanSummary> {
+    let mut summary = ScanSummary::default();
+    let mut encoded = EncodedEvent::new();
+    let mut matches = MatchBuffer::<MAX_MATCHES_PER_EVENT>::default();
+    let supplied = rules.supplied();
+    for (line, parsed) in JsonlReader::new(input) {
+        for blank in summary.lines + 1..line {
+            report_error(&mut out, format, blank, "blank line: not an event".into())?;
+            summary.errors += 1;
+        }
+        summary.lines = line;
+        let event = match parsed {
+            Ok((event, _meta)) => event,
+            Err(e) => {
+                summary.errors += 1;
+                report_error(&mut out, format, line, e.to_string())?;
+                continue;
+            }
+        };
+        summary.events += 1;
+        encoded.encode(&event);
+        matches.clear();
+        rules.evaluate(&encoded.values()[..supplied], &mut matches);
+        if !matches.as_slice().is_empty() {
+            summary.events_matched += 1;
+        }
+        for m in matches.as_slice() {
+            *summary.per_rule.entry(m.rule as usize).or_default() += 1;
+        }
+        report_event(&mut out, format, rules, line, &event, matches.as_slice())?;
+    }
+    if format == Format::Text {
+        write_summary(&mut out, rules, &summary)?;
+    }
+    out.flush()?;
+    Ok(summary)
+}
+
+fn report_error(
+    out: &mut impl Write,
+    format: Format,
+    line: usize,
+    error: String,
+) -> io::Result<()> {
+    match format {
+        Format::Jsonl => {
+            serde_json::to_writer(&mut *out, &ErrorOut { line, error })?;
+            writeln!(out)
+        }
+        Format::Text => writeln!(out, "line {line}: error: {error}"),
+    }
+}
+
+fn report_event(
+    out: &mut impl Write,
+    format: Format,
+    rules: &RuleSet<'_>,
+    line: usize,
+    event: &PipeEvent,
+    matched: &[sensor_core::MatchedRule],
+) -> io::Result<()> {
+    let infos = matched.iter().filter_map(|m| rules.rule(m.rule as usize));
+    match format {
+        Format::Jsonl => {
+            let matches = infos
+                .map(|r| MatchOut {
+                    id: r.id,
+                    title: r.title,
+                    level: r.level.name(),
+                    action: r.action.name(),
+                    author: r.author,
+                })
+                .collect();
+            serde_json::to_writer(&mut *out, &LineOut { line, matches })?;
+            writeln!(out)
+        }
+        Format::Text if matched.is_empty() => Ok(()),
+        Format::Text => {
+            writeln!(
+                out,
+                "line {line}: {} by {}",
+                event.pipe_name.as_deref().unwrap_or("(no pipe name)"),
+                event.image_path.as_deref().unwrap_or("(no image)")
+            )?;
+            for r in infos {
+                writeln!(out, "    {:<13} {:<38} {}", r.level.name(), r.id, r.title)?;
+            }
+            Ok(())
+        }
+    }
+}
+
+fn write_summary(out: &mut impl Write, rules: &RuleSet<'_>, s: &ScanSummary) -> io::Result<()> {
+    writeln!(out)?;
+    writeln!(
+        out,
+        "{} lines, {} pipe events, {} with matches, {} errors",
+        s.lines, s.events, s.events_matched, s.errors
+    )?;
+    let mut by_level: BTreeMap<_, usize> = BTreeMap::new();
+    writeln!(out, "matches by rule:")?;
+    for (&rule, &n) in &s.per_rule {
+        if let Some(r) = rules.rule(rule) {
+            *by_level.entry(std::cmp::Reverse(r.level)).or_default() += n;
+            writeln!(
+                out,
+                "  {n:>7}  {:<13} {:<38} {}",
+                r.level.name(),
+                r.id,
+                r.title
+            )?;
+        }
+    }
+    writeln!(out, "matches by level:")?;
+    for (std::cmp::Reverse(level), n) in by_level {
+        writeln!(out, "  {n:>7}  {}", level.name())?;
+    }
+    Ok(())
+}
