@@ -4,9 +4,16 @@
 //! `sensor-core` validates; event sources feed events through the core; the command line in
 //! `main.rs` ties them together.
 
-pub mod ir;
+pub mod builtin;
+pub mod compile;
 pub mod condition;
+pub mod content;
+pub mod diag;
 pub mod event;
+pub mod ir;
+pub mod rules;
+pub mod run;
+pub mod scan;
 pub mod source;
 pub mod synth;
 pub mod sysmon;

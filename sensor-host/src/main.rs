@@ -2,7 +2,7 @@
 
 use std::fs::File;
 use std::io::{self, BufReader, BufWriter};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
@@ -119,7 +119,7 @@ fn fail(code: u8, message: impl std::fmt::Display) -> ExitCode {
     ExitCode::from(code)
 }
 
-fn compile_command(rules: &[PathBuf], output: &PathBuf, sensor: Option<SensorDecl>) -> ExitCode {
+fn compile_command(rules: &[PathBuf], output: &Path, sensor: Option<SensorDecl>) -> ExitCode {
     let bytes = match compile_sources(rules) {
         Ok(bytes) => bytes,
         Err(e) => return fail(1, e),
@@ -146,7 +146,7 @@ fn compile_command(rules: &[PathBuf], output: &PathBuf, sensor: Option<SensorDec
     ExitCode::SUCCESS
 }
 
-fn validate_command(file: &PathBuf, sensor: &SensorDecl) -> ExitCode {
+fn validate_command(file: &Path, sensor: &SensorDecl) -> ExitCode {
     let buf = match ContentBuf::read(file) {
         Ok(buf) => buf,
         Err(e) => return fail(2, format!("{}: {e}", file.display())),
@@ -173,12 +173,7 @@ fn validate_command(file: &PathBuf, sensor: &SensorDecl) -> ExitCode {
     }
 }
 
-fn scan_command(
-    content: &PathBuf,
-    events: &PathBuf,
-    format: Format,
-    sensor: &SensorDecl,
-) -> ExitCode {
+fn scan_command(content: &Path, events: &Path, format: Format, sensor: &SensorDecl) -> ExitCode {
     let buf = match ContentBuf::read(content) {
         Ok(buf) => buf,
         Err(e) => return fail(2, format!("{}: {e}", content.display())),

@@ -40,6 +40,11 @@ any21 = { field = "remote_client", op = "wildcard" }
 "#;
 
 // Record indices in BASE, in the order the compiler lays them out.
+/// Recognises the refusal a case expects.
+type Expect = fn(&LoadError) -> bool;
+/// A deliberate fault.
+type Change = fn(&mut Patient);
+
 const P_EQUALS: usize = 0;
 const P_REGEX: usize = 1;
 const D_PIPE_NAME: usize = 1;
@@ -77,12 +82,37 @@ fn file_level_faults() {
         RuleSet::load(&p.bytes[..10], &SENSOR_FIXED),
         Err(LoadError::Truncated { len: 10, .. })
     ));
-    let cases: [(fn(&mut Patient), fn(&LoadError) -> bool); 5] = [
-        (|p| { p.put(0, b"XXXX"); }, |e| matches!(e, LoadError::BadMagic { found } if found == b"XXXX")),
-        (|p| { p.put_u16(4, 2); }, |e| matches!(e, LoadError::UnsupportedFormat { version: 2 })),
-        (|p| { p.put_u16(6, 32); }, |e| matches!(e, LoadError::BadHeaderLength { len: 32 })),
-        (|p| { p.put(40, &[1]); }, |e| matches!(e, LoadError::ReservedNotZero { offset: 40 })),
-        (|p| { p.put_u16(12, 9); }, |e| matches!(e, LoadError::UnknownTemplate { id: 9, version: 1 })),
+    let cases: [(Change, Expect); 5] = [
+        (
+            |p| {
+                p.put(0, b"XXXX");
+            },
+            |e| matches!(e, LoadError::BadMagic { found } if found == b"XXXX"),
+        ),
+        (
+            |p| {
+                p.put_u16(4, 2);
+            },
+            |e| matches!(e, LoadError::UnsupportedFormat { version: 2 }),
+        ),
+        (
+            |p| {
+                p.put_u16(6, 32);
+            },
+            |e| matches!(e, LoadError::BadHeaderLength { len: 32 }),
+        ),
+        (
+            |p| {
+                p.put(40, &[1]);
+            },
+            |e| matches!(e, LoadError::ReservedNotZero { offset: 40 }),
+        ),
+        (
+            |p| {
+                p.put_u16(12, 9);
+            },
+            |e| matches!(e, LoadError::UnknownTemplate { id: 9, version: 1 }),
+        ),
     ];
     for (i, (change, expected)) in cases.into_iter().enumerate() {
         let mut p = base();
@@ -114,7 +144,10 @@ fn section_directory_faults() {
     let at = p.get_u32(rules);
     assert!(matches!(
         refusal(p.put_u32(rules, at + 4)),
-        LoadError::SectionMisaligned { section: Section::Rules, .. }
+        LoadError::SectionMisaligned {
+            section: Section::Rules,
+            ..
+        }
     ));
     assert!(matches!(
         refusal(base().put_u32(rules, 0)),
@@ -122,17 +155,28 @@ fn section_directory_faults() {
     ));
     assert!(matches!(
         refusal(base().put_u32(strings + 4, 1 << 30)),
-        LoadError::SectionOutOfBounds { section: Section::Strings, .. }
+        LoadError::SectionOutOfBounds {
+            section: Section::Strings,
+            ..
+        }
     ));
     let mut p = base();
     let len = p.get_u32(rules + 4);
     assert!(matches!(
         refusal(p.put_u32(rules + 4, len - 8)),
-        LoadError::SectionLength { section: Section::Rules, record: 32, .. }
+        LoadError::SectionLength {
+            section: Section::Rules,
+            record: 32,
+            ..
+        }
     ));
     assert!(matches!(
         refusal(base().put_u32(fields + 4, 33 * 4)),
-        LoadError::TooMany { section: Section::Fields, count: 33, max: 32 }
+        LoadError::TooMany {
+            section: Section::Fields,
+            count: 33,
+            max: 32
+        }
     ));
 }
 
@@ -144,14 +188,23 @@ fn template_and_field_faults() {
     };
     assert!(matches!(
         load_with(&base(), &no_ipc),
-        Err(LoadError::TemplateNotSupplied { channel: 291, id: 1, version: 1, .. })
+        Err(LoadError::TemplateNotSupplied {
+            channel: 291,
+            id: 1,
+            version: 1,
+            ..
+        })
     ));
     let mut p = base();
     let d = p.record(Section::Fields, D_PIPE_NAME);
     let d0 = p.record(Section::Fields, 0);
     assert!(matches!(
         refusal(p.put(d, &[25])),
-        LoadError::FieldOutOfTemplate { field: 25, declared: 21, .. }
+        LoadError::FieldOutOfTemplate {
+            field: 25,
+            declared: 21,
+            ..
+        }
     ));
     assert!(matches!(
         refusal(base().put(d + 1, &[9])),
@@ -176,19 +229,71 @@ fn predicate_faults() {
     let p = base();
     let eq = p.record(Section::Predicates, P_EQUALS);
     let re = p.record(Section::Predicates, P_REGEX);
-    let cases: Vec<(Patient, fn(&LoadError) -> bool)> = vec![
-        (patched(eq + 1, &[99]), |e| matches!(e, LoadError::UnknownOperator { predicate: 0, tag: 99, .. })),
-        (patched(eq + 2, &[0x80]), |e| matches!(e, LoadError::BadFlags { predicate: 0, flags: 0x80, .. })),
-        (patched(eq, &[30]), |e| matches!(e, LoadError::PredicateFieldOutOfTemplate { field: 30, .. })),
-        (patched(eq, &[18]), |e| matches!(e, LoadError::FieldUndeclared { field: 18, .. })),
-        (patched(eq, &[0]), |e| matches!(e, LoadError::OperatorFieldType { field: 0, .. })),
-        (patched(eq + 8, &0u64.to_le_bytes()), |e| matches!(e, LoadError::OperandCount { count: 0, .. })),
-        (patched(eq + 4, &1000u32.to_le_bytes()), |e| matches!(e, LoadError::OperandsOutOfBounds { first: 1000, .. })),
-        (patched(eq + 16, &99u32.to_le_bytes()), |e| matches!(e, LoadError::OperandWeight { declared: 99, .. })),
-        (patched(eq + 3, &[1]), |e| matches!(e, LoadError::ReservedNotZero { .. })),
-        (patched(re + 4, &5u32.to_le_bytes()), |e| matches!(e, LoadError::AutomatonOutOfBounds { automaton: 5, available: 1, .. })),
-        (patched(re + 8, &99u64.to_le_bytes()), |e| matches!(e, LoadError::PatternOutOfBounds { pattern: 99, .. })),
-        (patched(re, &[2]), |e| matches!(e, LoadError::AutomatonField { field: 2, scans: 1, .. })),
+    let cases: Vec<(Patient, Expect)> = vec![
+        (patched(eq + 1, &[99]), |e| {
+            matches!(
+                e,
+                LoadError::UnknownOperator {
+                    predicate: 0,
+                    tag: 99,
+                    ..
+                }
+            )
+        }),
+        (patched(eq + 2, &[0x80]), |e| {
+            matches!(
+                e,
+                LoadError::BadFlags {
+                    predicate: 0,
+                    flags: 0x80,
+                    ..
+                }
+            )
+        }),
+        (patched(eq, &[30]), |e| {
+            matches!(e, LoadError::PredicateFieldOutOfTemplate { field: 30, .. })
+        }),
+        (patched(eq, &[18]), |e| {
+            matches!(e, LoadError::FieldUndeclared { field: 18, .. })
+        }),
+        (patched(eq, &[0]), |e| {
+            matches!(e, LoadError::OperatorFieldType { field: 0, .. })
+        }),
+        (patched(eq + 8, &0u64.to_le_bytes()), |e| {
+            matches!(e, LoadError::OperandCount { count: 0, .. })
+        }),
+        (patched(eq + 4, &1000u32.to_le_bytes()), |e| {
+            matches!(e, LoadError::OperandsOutOfBounds { first: 1000, .. })
+        }),
+        (patched(eq + 16, &99u32.to_le_bytes()), |e| {
+            matches!(e, LoadError::OperandWeight { declared: 99, .. })
+        }),
+        (patched(eq + 3, &[1]), |e| {
+            matches!(e, LoadError::ReservedNotZero { .. })
+        }),
+        (patched(re + 4, &5u32.to_le_bytes()), |e| {
+            matches!(
+                e,
+                LoadError::AutomatonOutOfBounds {
+                    automaton: 5,
+                    available: 1,
+                    ..
+                }
+            )
+        }),
+        (patched(re + 8, &99u64.to_le_bytes()), |e| {
+            matches!(e, LoadError::PatternOutOfBounds { pattern: 99, .. })
+        }),
+        (patched(re, &[2]), |e| {
+            matches!(
+                e,
+                LoadError::AutomatonField {
+                    field: 2,
+                    scans: 1,
+                    ..
+                }
+            )
+        }),
     ];
     for (i, (mut p, expected)) in cases.into_iter().enumerate() {
         let e = refusal(&mut p);
@@ -208,11 +313,19 @@ fn operand_faults() {
     let o = p.record(Section::Operands, 0);
     assert!(matches!(
         refusal(&mut patched(o, &1_000_000u32.to_le_bytes())),
-        LoadError::OperandOutOfBounds { operand: 0, start: 1_000_000, .. }
+        LoadError::OperandOutOfBounds {
+            operand: 0,
+            start: 1_000_000,
+            ..
+        }
     ));
     assert!(matches!(
         refusal(&mut patched(o + 4, &5000u32.to_le_bytes())),
-        LoadError::OperandTooLong { operand: 0, units: 5000, .. }
+        LoadError::OperandTooLong {
+            operand: 0,
+            units: 5000,
+            ..
+        }
     ));
 }
 
@@ -240,7 +353,8 @@ fn automaton_faults() {
         LoadError::AutomatonDirectory { automaton: 0, .. }
     ));
     let mut p = base();
-    let start = p.get_u32(Patient::directory(Section::Automata)) as usize + p.get_u32(entry) as usize;
+    let start =
+        p.get_u32(Patient::directory(Section::Automata)) as usize + p.get_u32(entry) as usize;
     assert!(matches!(
         refusal(p.put(start, &[0; 8])),
         LoadError::AutomatonInvalid { automaton: 0, .. }
@@ -269,14 +383,69 @@ fn rule_and_program_faults() {
     let p = base();
     let r = p.record(Section::Rules, 0);
     let i0 = p.record(Section::Program, 0);
-    let cases: Vec<(Patient, fn(&LoadError) -> bool)> = vec![
-        (patched(r + 4, &60_000u16.to_le_bytes()), |e| matches!(e, LoadError::BadRuleText { rule: 0, .. })),
-        (patched(r + 18, &[9]), |e| matches!(e, LoadError::UnknownLevel { rule: 0, tag: 9, .. })),
-        (patched(r + 19, &[9]), |e| matches!(e, LoadError::UnknownAction { rule: 0, tag: 9, .. })),
-        (patched(r + 24, &0u32.to_le_bytes()), |e| matches!(e, LoadError::ProgramBounds { rule: 0, len: 0, .. })),
-        (patched(r + 28, &1u32.to_le_bytes()), |e| matches!(e, LoadError::ReservedNotZero { .. })),
-        (patched(i0, &0xFF00_0000u32.to_le_bytes()), |e| matches!(e, LoadError::Program { rule: 0, pc: 0, fault: ProgramFault::UnknownOpcode(0xFF), .. })),
-        (patched(i0, &Instruction::Pred(999).encode().to_le_bytes()), |e| matches!(e, LoadError::PredicateOutOfBounds { rule: 0, pc: 0, predicate: 999, available: 5, .. })),
+    let cases: Vec<(Patient, Expect)> = vec![
+        (patched(r + 4, &60_000u16.to_le_bytes()), |e| {
+            matches!(e, LoadError::BadRuleText { rule: 0, .. })
+        }),
+        (patched(r + 18, &[9]), |e| {
+            matches!(
+                e,
+                LoadError::UnknownLevel {
+                    rule: 0,
+                    tag: 9,
+                    ..
+                }
+            )
+        }),
+        (patched(r + 19, &[9]), |e| {
+            matches!(
+                e,
+                LoadError::UnknownAction {
+                    rule: 0,
+                    tag: 9,
+                    ..
+                }
+            )
+        }),
+        (patched(r + 24, &0u32.to_le_bytes()), |e| {
+            matches!(
+                e,
+                LoadError::ProgramBounds {
+                    rule: 0,
+                    len: 0,
+                    ..
+                }
+            )
+        }),
+        (patched(r + 28, &1u32.to_le_bytes()), |e| {
+            matches!(e, LoadError::ReservedNotZero { .. })
+        }),
+        (patched(i0, &0xFF00_0000u32.to_le_bytes()), |e| {
+            matches!(
+                e,
+                LoadError::Program {
+                    rule: 0,
+                    pc: 0,
+                    fault: ProgramFault::UnknownOpcode(0xFF),
+                    ..
+                }
+            )
+        }),
+        (
+            patched(i0, &Instruction::Pred(999).encode().to_le_bytes()),
+            |e| {
+                matches!(
+                    e,
+                    LoadError::PredicateOutOfBounds {
+                        rule: 0,
+                        pc: 0,
+                        predicate: 999,
+                        available: 5,
+                        ..
+                    }
+                )
+            },
+        ),
     ];
     for (i, (mut p, expected)) in cases.into_iter().enumerate() {
         let e = refusal(&mut p);
@@ -326,7 +495,12 @@ unread = { field = "remote_client", op = "num-equals", value = 1 }
     let buf = ContentBuf::new(&compile_toml(src));
     assert!(matches!(
         RuleSet::load(buf.as_bytes(), &SENSOR_7_11),
-        Err(LoadError::DeclaredFieldNotSupplied { field: 20, declared: 21, supplied: 20, .. })
+        Err(LoadError::DeclaredFieldNotSupplied {
+            field: 20,
+            declared: 21,
+            supplied: 20,
+            ..
+        })
     ));
     RuleSet::load(buf.as_bytes(), &SENSOR_FIXED).unwrap();
 }
@@ -363,7 +537,10 @@ fn truncation_at_every_offset_is_refused() {
     let p = base();
     for len in 0..p.bytes.len() {
         let buf = ContentBuf::new(&p.bytes[..len]);
-        assert!(RuleSet::load(buf.as_bytes(), &SENSOR_FIXED).is_err(), "len {len}");
+        assert!(
+            RuleSet::load(buf.as_bytes(), &SENSOR_FIXED).is_err(),
+            "len {len}"
+        );
     }
 }
 
