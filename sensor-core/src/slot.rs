@@ -1,14 +1,17 @@
 //! The content slot: the active rule set, swapped whole.
 //!
 //! An update is validated completely before the slot is touched, so a rejected update leaves
-//! the active rule set exactly as it was. Readers evaluate under a read lock and writers swap
-//! under the write lock, so an event is evaluated against the old rule set or the new one,
-//! never a mix. The rule set an update replaces is kept as the last-known-good, for rollback.
-//! The slot owns no memory: content buffers are the embedder's and must outlive it.
+//! the active rule set exactly as it was. The slot holds two rule-set cells and the index of
+//! the active one: a writer fills the inactive cell, then flips the index. Readers evaluate
+//! under a read lock on the cell the index named when they started, so an event sees the old
+//! rule set or the new one, never a mix; and a writer waits only for readers already inside
+//! the inactive cell, never for the stream of new events, which go to the active one. The rule
+//! set an update replaces is kept as the last-known-good, for rollback. The slot owns no
+//! memory: content buffers are the embedder's and must outlive it.
 
-use core::sync::atomic::{AtomicU64, Ordering};
+use core::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 
-use spin::RwLock;
+use spin::{Mutex, RwLock};
 
 use crate::error::LoadError;
 use crate::eval::{MatchSink, Verdict};
@@ -49,8 +52,9 @@ pub struct SlotStats {
 /// Holds the active rule set for one channel of one sensor.
 pub struct ContentSlot<'a> {
     sensor: SensorDecl,
-    active: RwLock<Option<RuleSet<'a>>>,
-    last_known_good: RwLock<Option<RuleSet<'a>>>,
+    cells: [RwLock<Option<RuleSet<'a>>>; 2],
+    active: AtomicUsize,
+    writer: Mutex<Option<RuleSet<'a>>>,
     stats: SlotStats,
 }
 
@@ -59,8 +63,9 @@ impl<'a> ContentSlot<'a> {
     pub fn new(sensor: SensorDecl) -> Self {
         Self {
             sensor,
-            active: RwLock::new(None),
-            last_known_good: RwLock::new(None),
+            cells: [RwLock::new(None), RwLock::new(None)],
+            active: AtomicUsize::new(0),
+            writer: Mutex::new(None),
             stats: SlotStats::default(),
         }
     }
@@ -70,6 +75,23 @@ impl<'a> ContentSlot<'a> {
         &self.sensor
     }
 
+    fn cell(&self, index: usize) -> Option<&RwLock<Option<RuleSet<'a>>>> {
+        self.cells.get(index & 1)
+    }
+
+    /// Installs `next` as the active rule set; returns the one it replaced. The caller holds
+    /// the writer lock.
+    fn install(&self, next: Option<RuleSet<'a>>) -> Option<RuleSet<'a>> {
+        let current = self.active.load(Ordering::Acquire) & 1;
+        let previous = self.cell(current).and_then(|c| c.read().clone());
+        let inactive = current ^ 1;
+        if let Some(cell) = self.cell(inactive) {
+            *cell.write() = next;
+        }
+        self.active.store(inactive, Ordering::Release);
+        previous
+    }
+
     /// Validates `bytes` and, only if valid, makes them the active rule set.
     pub fn update(&self, bytes: &'a [u8]) -> Result<UpdateOutcome, LoadError> {
         let rules = RuleSet::load(bytes, &self.sensor).inspect_err(|error| {
@@ -77,10 +99,11 @@ impl<'a> ContentSlot<'a> {
             log::warn!("content update refused: {error:?}");
         })?;
         let version = rules.header().content_version;
-        let previous = self.active.write().replace(rules);
+        let mut last_known_good = self.writer.lock();
+        let previous = self.install(Some(rules));
         let replaced = previous.as_ref().map(|r| r.header().content_version);
         if previous.is_some() {
-            *self.last_known_good.write() = previous;
+            *last_known_good = previous;
         }
         self.stats.updates_accepted.fetch_add(1, Ordering::Relaxed);
         Ok(UpdateOutcome { version, replaced })
@@ -89,37 +112,41 @@ impl<'a> ContentSlot<'a> {
     /// Makes the last-known-good rule set active again; returns its version, or `None` when
     /// there is none.
     pub fn roll_back(&self) -> Option<u64> {
-        let previous = self.last_known_good.write().take()?;
+        let mut last_known_good = self.writer.lock();
+        let previous = last_known_good.take()?;
         let version = previous.header().content_version;
-        *self.active.write() = Some(previous);
+        self.install(Some(previous));
         Some(version)
     }
 
     /// Drops the active rule set (content deleted); the slot evaluates nothing until the next
     /// update.
     pub fn clear(&self) {
-        *self.active.write() = None;
-        *self.last_known_good.write() = None;
+        let mut last_known_good = self.writer.lock();
+        self.install(None);
+        *last_known_good = None;
     }
 
-    /// Runs `f` on the active rule set under the read lock.
+    /// Runs `f` on the active rule set under its read lock.
     pub fn with_active<R>(&self, f: impl FnOnce(Option<&RuleSet<'a>>) -> R) -> R {
-        f(self.active.read().as_ref())
+        match self.cell(self.active.load(Ordering::Acquire)) {
+            Some(cell) => f(cell.read().as_ref()),
+            None => f(None),
+        }
     }
 
     /// Evaluates one event against the active rule set; `None` when no content is active.
     pub fn evaluate(&self, inputs: &[Value<'_>], sink: &mut impl MatchSink) -> Option<Verdict> {
-        let guard = self.active.read();
-        let Some(rules) = guard.as_ref() else {
-            self.stats
-                .events_without_content
-                .fetch_add(1, Ordering::Relaxed);
-            return None;
-        };
-        let verdict = rules.evaluate(inputs, sink);
-        drop(guard);
-        self.record(&verdict);
-        Some(verdict)
+        let verdict = self.with_active(|rules| rules.map(|r| r.evaluate(inputs, sink)));
+        match &verdict {
+            Some(v) => self.record(v),
+            None => {
+                self.stats
+                    .events_without_content
+                    .fetch_add(1, Ordering::Relaxed);
+            }
+        }
+        verdict
     }
 
     fn record(&self, verdict: &Verdict) {

@@ -1,0 +1,70 @@
+//! `scan` over real Sysmon data: the OTRF Security-Datasets named-pipe events (MIT licence, see
+//! shared/corpus/otrf/LICENSE), through the built-in rule set.
+
+use std::io::BufReader;
+
+use sensor_core::schema::SENSOR_FIXED;
+use sensor_core::RuleSet;
+use sensor_host::builtin::{compile_builtin, DEFAULT_RULES};
+use sensor_host::scan::{scan, Format};
+
+const OTRF: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/../../shared/corpus/otrf/sysmon-pipe-events.jsonl"
+);
+
+#[test]
+fn jsonl_output_has_one_line_per_input_line_in_order() {
+    let content = compile_builtin("default.toml", DEFAULT_RULES);
+    let rules = RuleSet::load(content.as_bytes(), &SENSOR_FIXED).unwrap();
+    let input = std::fs::read_to_string(OTRF).unwrap();
+    let mut out = Vec::new();
+    let summary = scan(
+        &rules,
+        BufReader::new(input.as_bytes()),
+        Format::Jsonl,
+        &mut out,
+    )
+    .unwrap();
+    let out = String::from_utf8(out).unwrap();
+    assert_eq!(out.lines().count(), input.lines().count());
+    for (i, line) in out.lines().enumerate() {
+        let v: serde_json::Value = serde_json::from_str(line).unwrap();
+        assert_eq!(v["line"], i + 1);
+        assert!(v["matches"].is_array(), "line {}: {line}", i + 1);
+    }
+    assert_eq!(summary.errors, 0);
+    assert!(
+        summary.events_matched > 0,
+        "the default rules find nothing in OTRF"
+    );
+}
+
+#[test]
+fn a_malformed_line_gets_an_error_object_and_the_scan_goes_on() {
+    let content = compile_builtin("default.toml", DEFAULT_RULES);
+    let rules = RuleSet::load(content.as_bytes(), &SENSOR_FIXED).unwrap();
+    let input = "{\"EventID\": 17, \"PipeName\": \"\\\\postex_1\"}\nnot json\n\n{\"EventID\": 4688}\n{\"EventID\": \"18\", \"PipeName\": \"\\\\lsass\", \"Image\": \"C:\\\\Windows\\\\System32\\\\lsass.exe\"}\n";
+    let mut out = Vec::new();
+    let summary = scan(
+        &rules,
+        BufReader::new(input.as_bytes()),
+        Format::Jsonl,
+        &mut out,
+    )
+    .unwrap();
+    let lines: Vec<serde_json::Value> = String::from_utf8(out)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 5);
+    assert_eq!(lines[0]["matches"][0]["id"], "PIPE-0001");
+    assert_eq!(lines[0]["matches"][0]["action"], "block");
+    for (i, line) in lines.iter().enumerate().skip(1).take(3) {
+        assert_eq!(line["line"], i + 1);
+        assert!(line["error"].is_string(), "{line}");
+    }
+    assert_eq!(lines[4]["matches"], serde_json::json!([]));
+    assert_eq!((summary.events, summary.errors), (2, 3));
+}
