@@ -33,6 +33,7 @@ pub mod fold;
 pub mod input;
 pub mod limits;
 pub mod op;
+pub mod pipe;
 pub mod program;
 pub mod schema;
 pub mod slot;

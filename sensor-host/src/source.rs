@@ -360,6 +360,14 @@ fn integer<T: TryFrom<u64>>(value: Spanned<Value>, max: u64) -> Result<T> {
         .ok_or_else(|| SourceErrorKind::OutOfRange { max }.at(span))
 }
 
+/// A mask written as flag names joined by `|` (`"FILE_PIPE_MESSAGE_TYPE | FILE_PIPE_REJECT_REMOTE_CLIENTS"`),
+/// for a field whose flags `sensor_core::pipe` names.
+fn flags(field: usize, s: &str) -> Option<u64> {
+    s.split('|')
+        .map(|name| sensor_core::pipe::flag(field, name.trim()))
+        .try_fold(0, |mask, bits| Some(mask | bits?))
+}
+
 fn parse_u64(s: &str) -> Option<u64> {
     let (digits, radix) = [("0x", 16), ("0o", 8), ("0b", 2)]
         .into_iter()
@@ -620,7 +628,7 @@ impl Reader<'_> {
             op,
             negate: negated || negate.is_some_and(Spanned::into_inner),
             all,
-            operands: operands(op, op_name.get_ref(), value, name.clone())?,
+            operands: operands(op, op_name.get_ref(), field, value, name.clone())?,
             case_insensitive: case_insensitive.is_some_and(Spanned::into_inner),
             origin: self.origin(name.start),
         })
@@ -693,6 +701,7 @@ fn template(
 fn operands(
     op: Operator,
     name: &str,
+    field: usize,
     value: Option<Spanned<Value>>,
     at: Range<usize>,
 ) -> Result<Vec<Operand>> {
@@ -722,12 +731,21 @@ fn operands(
     let numeric = op.operands() == Operands::Immediate;
     items
         .into_iter()
-        .map(|item| match item.get_ref() {
-            Value::Integer(_) | Value::String(_) if numeric => {
-                integer(item, u64::MAX).map(Operand::Int)
+        .map(|item| {
+            let mask = match item.get_ref() {
+                Value::String(s) if numeric => flags(field, s),
+                _ => None,
+            };
+            match (mask, item.get_ref()) {
+                (Some(mask), _) => Ok(Operand::Int(mask)),
+                (None, Value::Integer(_) | Value::String(_)) if numeric => {
+                    integer(item, u64::MAX).map(Operand::Int)
+                }
+                (None, Value::String(_)) if !numeric => {
+                    string(item).map(|s| Operand::Str(s.into_inner()))
+                }
+                _ => Err(wrong(item.span())),
             }
-            Value::String(_) if !numeric => string(item).map(|s| Operand::Str(s.into_inner())),
-            _ => Err(wrong(item.span())),
         })
         .collect()
 }
