@@ -68,7 +68,7 @@ pub fn describe(error: &LoadError, bytes: &[u8]) -> String {
         LoadError::BadFlags { predicate, offset, flags } => write!(s, "predicate {predicate} (byte offset {offset}) has flags {flags:#04x} its operator does not take"),
         LoadError::PredicateFieldOutOfTemplate { predicate, offset, field, declared } => write!(s, "predicate {predicate} (byte offset {offset}) reads field {field}, but the template declares {declared} fields"),
         LoadError::FieldUndeclared { predicate, offset, field } => write!(s, "predicate {predicate} (byte offset {offset}) reads {}, which the content's field list does not declare", field_name(file, field)),
-        LoadError::OperatorFieldType { predicate, offset, op, field, ty } => write!(s, "predicate {predicate} (byte offset {offset}) applies {} to {}, a {} field", op.name(), field_name(file, field), ty.name()),
+        LoadError::OperatorFieldType { predicate, offset, op, field, ty } => write!(s, "predicate {predicate} (byte offset {offset}) applies {} to {}, a field of type {}", op.name(), field_name(file, field), ty.name()),
         LoadError::OperandCount { predicate, offset, op, count } => write!(s, "predicate {predicate} (byte offset {offset}): {} cannot take {count} operands", op.name()),
         LoadError::OperandsOutOfBounds { predicate, offset, first, count, available } => write!(s, "predicate {predicate} (byte offset {offset}) uses operands {first}..{first}+{count}, but there are {available}"),
         LoadError::OperandWeight { predicate, offset, declared, actual } => write!(s, "predicate {predicate} (byte offset {offset}) declares operand weight {declared}, operands total {actual}"),
