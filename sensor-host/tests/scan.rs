@@ -6,18 +6,17 @@ use std::io::BufReader;
 use sensor_core::schema::SENSOR_FIXED;
 use sensor_core::RuleSet;
 use sensor_host::builtin::{compile_builtin, DEFAULT_RULES};
-use sensor_host::scan::{scan, Format};
+use sensor_host::scan::{scan, Format, ScanSummary};
 
 const OTRF: &str = concat!(
     env!("CARGO_MANIFEST_DIR"),
     "/../../shared/corpus/otrf/sysmon-pipe-events.jsonl"
 );
 
-#[test]
-fn jsonl_output_has_one_line_per_input_line_in_order() {
+/// Scans `input` with the built-in rule set; returns the JSON lines written and the summary.
+fn scan_jsonl(input: &str) -> (String, ScanSummary) {
     let content = compile_builtin("default.toml", DEFAULT_RULES);
     let rules = RuleSet::load(content.as_bytes(), &SENSOR_FIXED).unwrap();
-    let input = std::fs::read_to_string(OTRF).unwrap();
     let mut out = Vec::new();
     let summary = scan(
         &rules,
@@ -26,7 +25,13 @@ fn jsonl_output_has_one_line_per_input_line_in_order() {
         &mut out,
     )
     .unwrap();
-    let out = String::from_utf8(out).unwrap();
+    (String::from_utf8(out).unwrap(), summary)
+}
+
+#[test]
+fn jsonl_output_has_one_line_per_input_line_in_order() {
+    let input = std::fs::read_to_string(OTRF).unwrap();
+    let (out, summary) = scan_jsonl(&input);
     assert_eq!(out.lines().count(), input.lines().count());
     for (i, line) in out.lines().enumerate() {
         let v: serde_json::Value = serde_json::from_str(line).unwrap();
@@ -42,19 +47,9 @@ fn jsonl_output_has_one_line_per_input_line_in_order() {
 
 #[test]
 fn a_malformed_line_gets_an_error_object_and_the_scan_goes_on() {
-    let content = compile_builtin("default.toml", DEFAULT_RULES);
-    let rules = RuleSet::load(content.as_bytes(), &SENSOR_FIXED).unwrap();
     let input = "{\"EventID\": 17, \"PipeName\": \"\\\\postex_1\"}\nnot json\n\n{\"EventID\": 4688}\n{\"EventID\": \"18\", \"PipeName\": \"\\\\lsass\", \"Image\": \"C:\\\\Windows\\\\System32\\\\lsass.exe\"}\n";
-    let mut out = Vec::new();
-    let summary = scan(
-        &rules,
-        BufReader::new(input.as_bytes()),
-        Format::Jsonl,
-        &mut out,
-    )
-    .unwrap();
-    let lines: Vec<serde_json::Value> = String::from_utf8(out)
-        .unwrap()
+    let (out, summary) = scan_jsonl(input);
+    let lines: Vec<serde_json::Value> = out
         .lines()
         .map(|l| serde_json::from_str(l).unwrap())
         .collect();
