@@ -6,13 +6,20 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
+use sensor_core::schema::IPC;
 use sensor_core::schema::{self, SensorDecl};
 use sensor_core::RuleSet;
+use sensor_host::compile::compile;
 use sensor_host::content::ContentBuf;
 use sensor_host::diag::describe;
-use sensor_host::rules::{compile_sources, summary};
+use sensor_host::evtx;
+use sensor_host::import::{self, Imported, ImportedRule, Severity};
+use sensor_host::ir::Content;
+use sensor_host::progress::{CountingReader, Progress};
+use sensor_host::rules::{read_sources, summary};
 use sensor_host::run::{run, RunConfig};
-use sensor_host::scan::{scan, Format};
+use sensor_host::scan::{evtx_inputs, jsonl_inputs, scan_events, Format};
+use sensor_host::{sigma, sysmon_config};
 
 /// A fault-proof content interpreter for kernel security sensors, and the tools around it.
 #[derive(Parser)]
@@ -37,11 +44,28 @@ enum Command {
         #[arg(long, default_value = "7.11", value_parser = parse_sensor)]
         sensor: SensorDecl,
     },
-    /// Compile rule sources (TOML) into one channel file.
+    /// Compile rules into one channel file: rule sources (TOML), Sigma rules, the PipeEvent
+    /// filters of Sysmon configurations, or a mix. Exit status: 0 compiled, 1 refused (also when
+    /// a rule cannot be imported, unless --skip-unsupported).
     Compile {
-        /// Rule source files; all must name the same channel and template.
-        #[arg(required = true)]
+        /// Rule source files (TOML); all must name the same channel and template.
+        #[arg(required_unless_present_any = ["sigma", "sysmon_config"])]
         rules: Vec<PathBuf>,
+        /// Sigma rules with `logsource: category: pipe_created`: files, or directories searched
+        /// for .yml and .yaml files. Rules for other log sources are noted and left out.
+        #[arg(long, num_args = 1.., value_name = "PATH")]
+        sigma: Vec<PathBuf>,
+        /// Sysmon XML configurations whose PipeEvent filters are imported, all together as one
+        /// configuration (as sysmon-modular merges its modules).
+        #[arg(long = "sysmon-config", num_args = 1.., value_name = "FILE")]
+        sysmon_config: Vec<PathBuf>,
+        /// Compile what imports even when some rules or entries cannot be imported; each is
+        /// still reported.
+        #[arg(long)]
+        skip_unsupported: bool,
+        /// Content version of the channel file when no rule source gives one.
+        #[arg(long, default_value_t = 1)]
+        content_version: u64,
         /// Output channel file.
         #[arg(short, long)]
         output: PathBuf,
@@ -57,13 +81,16 @@ enum Command {
         #[arg(long, default_value = "7.11", value_parser = parse_sensor)]
         sensor: SensorDecl,
     },
-    /// Evaluate Sysmon pipe events (JSON lines) against a channel file. Exit status: 0 no
-    /// matches, 1 matches found, 2 errors (unreadable input, refused content, malformed lines).
+    /// Evaluate Sysmon pipe events (JSON lines, or a Windows event log .evtx) against a channel
+    /// file. Exit status: 0 no matches, 1 matches found, 2 errors (unreadable input, refused
+    /// content, malformed lines or records). Shows progress on standard error when it is a
+    /// terminal.
     Scan {
         /// The channel file.
         #[arg(long)]
         content: PathBuf,
-        /// Sysmon event 17/18 records, one JSON object per line.
+        /// Sysmon event 17/18 records, one JSON object per line, or a Windows event log file
+        /// (.evtx) whose other records are passed over.
         #[arg(long)]
         events: PathBuf,
         /// Output format.
@@ -101,9 +128,22 @@ fn main() -> ExitCode {
         }
         Command::Compile {
             rules,
+            sigma,
+            sysmon_config,
+            skip_unsupported,
+            content_version,
             output,
             sensor,
-        } => compile_command(&rules, &output, sensor),
+        } => {
+            let sources = Sources {
+                rules,
+                sigma,
+                sysmon_config,
+                skip_unsupported,
+                content_version,
+            };
+            compile_command(&sources, &output, sensor)
+        }
         Command::Validate { file, sensor } => validate_command(&file, &sensor),
         Command::Scan {
             content,
@@ -119,8 +159,79 @@ fn fail(code: u8, message: impl std::fmt::Display) -> ExitCode {
     ExitCode::from(code)
 }
 
-fn compile_command(rules: &[PathBuf], output: &Path, sensor: Option<SensorDecl>) -> ExitCode {
-    let bytes = match compile_sources(rules) {
+/// What `compile` reads.
+struct Sources {
+    rules: Vec<PathBuf>,
+    sigma: Vec<PathBuf>,
+    sysmon_config: Vec<PathBuf>,
+    skip_unsupported: bool,
+    content_version: u64,
+}
+
+/// Prints an import's diagnostics on standard error (notes as a count) and returns its rules
+/// and the number of errors.
+fn report<K: std::fmt::Display>(what: &str, imported: Imported<K>) -> (Vec<ImportedRule>, usize) {
+    for d in imported
+        .diagnostics
+        .iter()
+        .filter(|d| d.severity != Severity::Note)
+    {
+        eprintln!("{d}\n");
+    }
+    let notes = imported.with_severity(Severity::Note).count();
+    if notes > 0 {
+        eprintln!("note: {notes} {what} are not for the named-pipe channel and were left out");
+    }
+    eprintln!("{}: {} rules imported", what, imported.rules.len());
+    let errors = imported.errors();
+    (imported.rules, errors)
+}
+
+/// Reads rule sources and imports Sigma rules and Sysmon configurations into one content.
+fn gather(sources: &Sources) -> Result<Content, String> {
+    let mut imported = Vec::new();
+    let mut errors = 0;
+    if !sources.sigma.is_empty() {
+        let (rules, n) = report("Sigma rules", sigma::import(&sources.sigma));
+        imported.extend(rules);
+        errors += n;
+    }
+    if !sources.sysmon_config.is_empty() {
+        let (rules, n) = report(
+            "Sysmon configuration rules",
+            sysmon_config::import(&sources.sysmon_config),
+        );
+        imported.extend(rules);
+        errors += n;
+    }
+    if errors > 0 && !sources.skip_unsupported {
+        return Err(format!(
+            "{errors} rules or entries could not be imported (see above); nothing was written. \
+             Fix them, or pass --skip-unsupported to compile the rest"
+        ));
+    }
+    let mut content = match sources.rules.is_empty() {
+        true => import::content(&[], sources.content_version),
+        false => read_sources(&sources.rules)?,
+    };
+    if (content.channel, content.template_id) != (import::PIPE_CHANNEL, IPC.id)
+        && !imported.is_empty()
+    {
+        return Err(format!(
+            "imported rules are for channel {} (named pipes); the rule sources name channel {}",
+            import::PIPE_CHANNEL,
+            content.channel
+        ));
+    }
+    content.rules.extend(imported.into_iter().map(|r| r.rule));
+    if content.rules.is_empty() {
+        return Err("no rules to compile".into());
+    }
+    Ok(content)
+}
+
+fn compile_command(sources: &Sources, output: &Path, sensor: Option<SensorDecl>) -> ExitCode {
+    let bytes = match gather(sources).and_then(|c| compile(&c).map_err(|e| e.to_string())) {
         Ok(bytes) => bytes,
         Err(e) => return fail(1, e),
     };
@@ -192,12 +303,37 @@ fn scan_command(content: &Path, events: &Path, format: Format, sensor: &SensorDe
             )
         }
     };
-    let input = match File::open(events) {
-        Ok(f) => BufReader::new(f),
-        Err(e) => return fail(2, format!("{}: {e}", events.display())),
-    };
     let out = BufWriter::new(io::stdout().lock());
-    match scan(&rules, input, format, out) {
+    let is_evtx = events
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("evtx"));
+    let scanned = if is_evtx {
+        let log = match evtx::open(events) {
+            Ok(log) => log,
+            Err(e) => return fail(2, format!("{}: {e}", events.display())),
+        };
+        let mut progress = Progress::stderr(None);
+        let scanned = scan_events(&rules, evtx_inputs(log), format, out, |s| {
+            progress.update(0, s.events as u64, s.events_matched as u64)
+        });
+        progress.finish();
+        scanned
+    } else {
+        let file = match File::open(events) {
+            Ok(f) => f,
+            Err(e) => return fail(2, format!("{}: {e}", events.display())),
+        };
+        let mut progress = Progress::stderr(file.metadata().ok().map(|m| m.len()));
+        let reader = CountingReader::new(file);
+        let read = reader.counter();
+        let input = jsonl_inputs(BufReader::new(reader));
+        let scanned = scan_events(&rules, input, format, out, |s| {
+            progress.update(read.get(), s.events as u64, s.events_matched as u64)
+        });
+        progress.finish();
+        scanned
+    };
+    match scanned {
         Ok(s) if s.errors > 0 => {
             eprintln!("{} of {} lines were not pipe events", s.errors, s.lines);
             ExitCode::from(2)

@@ -59,28 +59,69 @@ struct ErrorOut {
     error: String,
 }
 
-/// Scans `input`, writing per-event results to `out`.
+/// Scans `input` (JSON lines), writing per-event results to `out`.
 pub fn scan(
     rules: &RuleSet<'_>,
     input: impl BufRead,
     format: Format,
+    out: impl Write,
+) -> io::Result<ScanSummary> {
+    scan_events(rules, jsonl_inputs(input), format, out, |_| {})
+}
+
+/// One input of a scan: its number (a line, or an event log record) and the event it holds, or
+/// why it holds none.
+pub type Input = (usize, Result<PipeEvent, String>);
+
+/// The inputs of JSON lines, numbered by line; blank lines are inputs that hold no event.
+pub fn jsonl_inputs(input: impl BufRead) -> impl Iterator<Item = Input> {
+    let mut next = 1;
+    JsonlReader::new(input).flat_map(move |(line, parsed)| {
+        let blank = "blank line: not an event";
+        let mut inputs: Vec<Input> = (next..line).map(|b| (b, Err(blank.to_owned()))).collect();
+        next = line + 1;
+        inputs.push((
+            line,
+            parsed.map(|(event, _)| event).map_err(|e| e.to_string()),
+        ));
+        inputs
+    })
+}
+
+/// The inputs of an event log, numbered by `EventRecordID`; records that cannot be read are
+/// inputs that hold no event (numbered 0 when the damage hides their number).
+pub fn evtx_inputs<R: std::io::Read + std::io::Seek>(
+    events: crate::evtx::EvtxEvents<R>,
+) -> impl Iterator<Item = Input> {
+    events.map(|read| match read {
+        Ok(e) => (e.record as usize, Ok(e.event)),
+        Err(crate::evtx::EvtxError::Event { record, error }) => {
+            (record as usize, Err(error.to_string()))
+        }
+        Err(e) => (0, Err(e.to_string())),
+    })
+}
+
+/// Scans numbered inputs, writing per-input results to `out`; `progress` sees the summary after
+/// each input.
+pub fn scan_events(
+    rules: &RuleSet<'_>,
+    inputs: impl Iterator<Item = Input>,
+    format: Format,
     mut out: impl Write,
+    mut progress: impl FnMut(&ScanSummary),
 ) -> io::Result<ScanSummary> {
     let mut summary = ScanSummary::default();
     let mut encoded = EncodedEvent::new();
     let mut matches = MatchBuffer::<MAX_MATCHES_PER_EVENT>::default();
     let supplied = rules.supplied();
-    for (line, parsed) in JsonlReader::new(input) {
-        for blank in summary.lines + 1..line {
-            report_error(&mut out, format, blank, "blank line: not an event".into())?;
-            summary.errors += 1;
-        }
-        summary.lines = line;
+    for (number, parsed) in inputs {
+        summary.lines += 1;
         let event = match parsed {
-            Ok((event, _meta)) => event,
+            Ok(event) => event,
             Err(e) => {
                 summary.errors += 1;
-                report_error(&mut out, format, line, e.to_string())?;
+                report_error(&mut out, format, number, e)?;
                 continue;
             }
         };
@@ -94,7 +135,8 @@ pub fn scan(
         for m in matches.as_slice() {
             *summary.per_rule.entry(m.rule as usize).or_default() += 1;
         }
-        report_event(&mut out, format, rules, line, &event, matches.as_slice())?;
+        report_event(&mut out, format, rules, number, &event, matches.as_slice())?;
+        progress(&summary);
     }
     if format == Format::Text {
         write_summary(&mut out, rules, &summary)?;
