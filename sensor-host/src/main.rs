@@ -12,6 +12,8 @@ use sensor_core::RuleSet;
 use sensor_host::compile::compile;
 use sensor_host::content::ContentBuf;
 use sensor_host::diag::describe;
+use sensor_host::emu::replay::{replay, Design, Layout, ReplayOptions};
+use sensor_host::emu::trace;
 use sensor_host::evtx;
 use sensor_host::import::{self, Imported, ImportedRule, Severity};
 use sensor_host::ir::Content;
@@ -100,6 +102,45 @@ enum Command {
         #[arg(long, default_value = "fixed", value_parser = parse_sensor)]
         sensor: SensorDecl,
     },
+    /// Replay the 2024 channel 291 history on an emulated Windows host with the sensor
+    /// installed, and print the timeline. Exit status: 0 when the run went as the design
+    /// predicts, 1 when it did not, 2 on errors.
+    ReplayIncident {
+        /// Sensor design: flawed (the 2024 validator and interpreter) or fixed (this core).
+        #[arg(long, value_enum, default_value = "flawed")]
+        design: Design,
+        /// Memory after the flawed model's input array: seed (NULL, read at 0x9c) or dump
+        /// (stale paged-pool pointer, as in Microsoft's crash dump).
+        #[arg(long, value_enum, default_value = "seed")]
+        layout: Layout,
+        /// Directory to write one fault trace per bugcheck to.
+        #[arg(long)]
+        trace_dir: Option<PathBuf>,
+        /// Seed of the pipe-request stream.
+        #[arg(long, default_value_t = 291)]
+        seed: u64,
+        /// Pipe requests per stretch of time between two steps of the history.
+        #[arg(long, default_value_t = 400)]
+        events: u64,
+        /// Boots the flawed host goes through with the 04:09 file on disk before it is
+        /// deleted by hand.
+        #[arg(long, default_value_t = 3)]
+        boot_loop: u32,
+    },
+    /// Fault traces written by replay-incident.
+    Trace {
+        #[command(subcommand)]
+        command: TraceCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum TraceCommand {
+    /// Show a fault trace the way WinDbg's `!analyze -v` shows a crash dump.
+    Show {
+        /// The trace file (JSON).
+        file: PathBuf,
+    },
 }
 
 fn parse_sensor(name: &str) -> Result<SensorDecl, String> {
@@ -145,6 +186,30 @@ fn main() -> ExitCode {
             compile_command(&sources, &output, sensor)
         }
         Command::Validate { file, sensor } => validate_command(&file, &sensor),
+        Command::ReplayIncident {
+            design,
+            layout,
+            trace_dir,
+            seed,
+            events,
+            boot_loop,
+        } => replay_command(&ReplayOptions {
+            design,
+            layout,
+            trace_dir,
+            seed,
+            events,
+            boot_loop,
+        }),
+        Command::Trace {
+            command: TraceCommand::Show { file },
+        } => match trace::read(&file) {
+            Ok(t) => {
+                print!("{}", trace::render(&t));
+                ExitCode::SUCCESS
+            }
+            Err(e) => fail(2, e),
+        },
         Command::Scan {
             content,
             events,
@@ -340,6 +405,20 @@ fn scan_command(content: &Path, events: &Path, format: Format, sensor: &SensorDe
         }
         Ok(s) if s.events_matched > 0 => ExitCode::from(1),
         Ok(_) => ExitCode::SUCCESS,
+        Err(e) => fail(2, e),
+    }
+}
+
+fn replay_command(options: &ReplayOptions) -> ExitCode {
+    match replay(options) {
+        Ok(report) => {
+            print!("{report}");
+            if report.as_expected() {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(1)
+            }
+        }
         Err(e) => fail(2, e),
     }
 }
