@@ -4,6 +4,7 @@
 //! `sensor-core` validates; event sources feed events through the core; the command line in
 //! `main.rs` ties them together.
 
+pub mod bench;
 pub mod builtin;
 pub mod compile;
 pub mod condition;

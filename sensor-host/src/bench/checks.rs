@@ -1,0 +1,572 @@
+//! What the interpreter's run-time checks and work meter cost: a bench-only twin of
+//! `sensor-core/src/eval.rs`.
+//!
+//! The core cannot switch its checks off, and must not be changed for a benchmark. So this
+//! module carries a second copy of the interpreter, over the same validated channel file and
+//! the same public pieces of the core (`ChannelFile` accessors, `Instruction`, `Stack`,
+//! `fold::fold`, the serialized DFAs), written once and instantiated twice:
+//!
+//! - `evaluate::<true>` does what `RuleSet::evaluate` does, step for step: bounds-checked input
+//!   access (the 21-versus-20 check), type and length checks with their counters, and every
+//!   work-meter charge. Tests and the bench setup require its verdicts, counters and work to
+//!   equal the core's exactly, so it is a faithful copy.
+//! - `evaluate::<false>` leaves out exactly those: no meter, no counters, no length check, and
+//!   input reads without a bounds check (one length assertion per event stands in for them;
+//!   the loader already proved every field a rule reads is below the supplied count).
+//!
+//! The difference between the two is the cost of the checks and the meter. What both keep, and
+//! this does not measure: the channel-file accessors' own bounds checks (each record read
+//! returns an `Option`), the program decoder, and Rust's slice checks.
+
+use regex_automata::dfa::dense::DFA;
+use regex_automata::dfa::Automaton as _;
+use regex_automata::util::primitives::StateID;
+use regex_automata::util::start;
+use regex_automata::Anchored;
+use sensor_core::channel::ChannelFile;
+use sensor_core::error::Section;
+use sensor_core::fold::{fold, Operand};
+use sensor_core::limits::{MAX_AUTOMATA, MAX_PATTERNS_PER_AUTOMATON};
+use sensor_core::op::{Action, Level, Operator, ALL, NEGATE};
+use sensor_core::program::{Instruction, Stack};
+use sensor_core::{
+    Counters, FieldType, LoadError, MatchSink, MatchedRule, RuleSet, SensorDecl, Value, Verdict,
+};
+
+const SET_WORDS: usize = MAX_PATTERNS_PER_AUTOMATON / 64;
+
+/// The work meter, or nothing.
+#[derive(Clone, Copy, Default)]
+struct Meter<const CHECKED: bool>(u64);
+
+impl<const CHECKED: bool> Meter<CHECKED> {
+    #[inline(always)]
+    fn charge(&mut self, units: usize) {
+        if CHECKED {
+            self.0 = self
+                .0
+                .saturating_add(u64::try_from(units).unwrap_or(u64::MAX));
+        }
+    }
+}
+
+#[inline(always)]
+fn bump<const CHECKED: bool>(counter: &mut u32) {
+    if CHECKED {
+        *counter = counter.saturating_add(1);
+    }
+}
+
+struct Scratch<const CHECKED: bool> {
+    scanned: u32,
+    found: [[u64; SET_WORDS]; MAX_AUTOMATA],
+    meter: Meter<CHECKED>,
+    counters: Counters,
+}
+
+#[derive(Clone, Copy)]
+struct Predicate {
+    field: usize,
+    op: Operator,
+    negate: bool,
+    all: bool,
+    a: u32,
+    b: u64,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum ScanEnd {
+    Complete,
+    Quit,
+}
+
+/// A deserialized automaton and its unanchored start state.
+type Dfa<'a> = (DFA<&'a [u32]>, StateID);
+
+/// The twin interpreter over one validated channel file.
+#[derive(Clone, Debug)]
+pub struct Twin<'a> {
+    file: ChannelFile<'a>,
+    automata: Vec<Option<Dfa<'a>>>,
+    supplied: usize,
+    max_units: usize,
+}
+
+impl<'a> Twin<'a> {
+    /// Validates `bytes` with the core's loader, then opens the same bytes for the twin.
+    pub fn new(bytes: &'a [u8], sensor: &SensorDecl) -> Result<Self, LoadError> {
+        let rules = RuleSet::load(bytes, sensor)?;
+        let file = ChannelFile::parse(bytes)?;
+        let mut automata = Vec::new();
+        for index in 0..file.automaton_count().unwrap_or(0) {
+            let dfa = file
+                .automaton_entry(index)
+                .and_then(|entry| file.automaton_bytes(entry))
+                .and_then(|bytes| DFA::from_bytes(bytes).ok())
+                .and_then(|(dfa, _)| {
+                    let start = dfa
+                        .start_state(&start::Config::new().anchored(Anchored::No))
+                        .ok()?;
+                    Some((dfa, start))
+                });
+            automata.push(dfa);
+        }
+        Ok(Self {
+            file,
+            automata,
+            supplied: rules.supplied(),
+            max_units: usize::from(sensor.max_string_units),
+        })
+    }
+
+    /// Evaluates one event, with (`CHECKED = true`, as the core) or without the run-time checks
+    /// and the meter. Without them, `inputs` must hold at least the supplied fields.
+    pub fn evaluate<const CHECKED: bool>(
+        &self,
+        inputs: &[Value<'_>],
+        sink: &mut impl MatchSink,
+    ) -> Verdict {
+        if !CHECKED {
+            assert!(inputs.len() >= self.supplied, "fewer inputs than supplied");
+        }
+        let mut scratch = Scratch::<CHECKED> {
+            scanned: 0,
+            found: [[0; SET_WORDS]; MAX_AUTOMATA],
+            meter: Meter::default(),
+            counters: Counters::default(),
+        };
+        let mut verdict = Verdict::default();
+        for rule in 0..self.file.count(Section::Rules) {
+            let Some(record) = self.file.rule(rule) else {
+                break;
+            };
+            let start = usize::try_from(record.program_start).unwrap_or(usize::MAX);
+            let len = usize::try_from(record.program_len).unwrap_or(0);
+            if !self.run(start, len, inputs, &mut scratch) {
+                continue;
+            }
+            let (Some(level), Some(action)) =
+                (Level::from_u8(record.level), Action::from_u8(record.action))
+            else {
+                continue;
+            };
+            let matched = MatchedRule {
+                rule: u32::try_from(rule).unwrap_or(u32::MAX),
+                level,
+                action,
+            };
+            verdict.matched = verdict.matched.saturating_add(1);
+            verdict.action = verdict.action.max(Some(action));
+            if !sink.push(matched) {
+                verdict.dropped = verdict.dropped.saturating_add(1);
+            }
+        }
+        scratch.counters.work = scratch.meter.0;
+        verdict.counters = scratch.counters;
+        verdict
+    }
+
+    fn run<const CHECKED: bool>(
+        &self,
+        start: usize,
+        len: usize,
+        inputs: &[Value<'_>],
+        scratch: &mut Scratch<CHECKED>,
+    ) -> bool {
+        let mut stack = Stack::default();
+        for pc in 0..len {
+            scratch.meter.charge(1);
+            let Some(word) = start
+                .checked_add(pc)
+                .and_then(|at| self.file.instruction(at))
+            else {
+                return false;
+            };
+            let Ok(instruction) = Instruction::decode(word) else {
+                return false;
+            };
+            if !stack.step(instruction, |p| self.predicate(p, inputs, scratch)) {
+                return false;
+            }
+        }
+        stack.result()
+    }
+
+    fn decode(&self, index: u32) -> Option<Predicate> {
+        let record = self.file.predicate(usize::try_from(index).ok()?)?;
+        Some(Predicate {
+            field: usize::from(record.field),
+            op: Operator::from_u8(record.op)?,
+            negate: record.flags & NEGATE != 0,
+            all: record.flags & ALL != 0,
+            a: record.a,
+            b: record.b,
+        })
+    }
+
+    fn predicate<const CHECKED: bool>(
+        &self,
+        index: u32,
+        inputs: &[Value<'_>],
+        scratch: &mut Scratch<CHECKED>,
+    ) -> bool {
+        scratch.meter.charge(1);
+        bump::<CHECKED>(&mut scratch.counters.predicates);
+        let Some(p) = self.decode(index) else {
+            return false;
+        };
+        if !p.op.reads_input() {
+            return true;
+        }
+        if !CHECKED {
+            // SAFETY: `evaluate::<false>` asserted `inputs.len() >= self.supplied`, and
+            // `RuleSet::load` (run in `Twin::new` on these bytes) proved that every predicate a
+            // rule pushes and that reads its input names a field below `self.supplied`.
+            let value = unsafe { *inputs.get_unchecked(p.field) };
+            let held = match value {
+                Value::Absent => p.op == Operator::NullOrEmpty,
+                Value::Str(s) if p.op == Operator::NullOrEmpty => s.is_empty(),
+                Value::Str(s) => self.string(&p, s, scratch),
+                Value::Int(v) => integer(&p, v),
+            };
+            return held != p.negate;
+        }
+        let Some(&value) = inputs.get(p.field) else {
+            bump::<CHECKED>(&mut scratch.counters.missing_inputs);
+            return false;
+        };
+        let held = match (p.op, value) {
+            (Operator::NullOrEmpty, Value::Absent) => true,
+            (Operator::NullOrEmpty, Value::Str(s)) => s.is_empty(),
+            (Operator::NullOrEmpty, Value::Int(_)) => false,
+            (_, Value::Absent) => return false,
+            (op, Value::Str(s)) if op.accepts(FieldType::String) => {
+                if s.len() > self.max_units {
+                    bump::<CHECKED>(&mut scratch.counters.oversized_inputs);
+                    return false;
+                }
+                self.string(&p, s, scratch)
+            }
+            (op, Value::Int(v)) if op.accepts(FieldType::Flags) => integer(&p, v),
+            _ => {
+                bump::<CHECKED>(&mut scratch.counters.type_mismatches);
+                return false;
+            }
+        };
+        held != p.negate
+    }
+
+    fn operands(&self, p: &Predicate) -> impl Iterator<Item = Operand<'a>> + '_ {
+        let first = usize::try_from(p.a).unwrap_or(usize::MAX);
+        let count = usize::try_from(p.b).unwrap_or(0);
+        (first..first.saturating_add(count)).filter_map(|i| {
+            let record = self.file.operand(i)?;
+            self.file.operand_bytes(record).map(Operand::new)
+        })
+    }
+
+    fn string<const CHECKED: bool>(
+        &self,
+        p: &Predicate,
+        input: &[u16],
+        scratch: &mut Scratch<CHECKED>,
+    ) -> bool {
+        if matches!(p.op, Operator::Glob | Operator::Regex) {
+            return self.pattern(p, input, scratch);
+        }
+        let meter = &mut scratch.meter;
+        let name = match p.op {
+            Operator::Image => file_name(input, meter),
+            _ => input,
+        };
+        let test = |o: Operand<'_>| match p.op {
+            Operator::Equals => equals(input, o, meter),
+            Operator::BeginsWith => begins_with(input, o, meter),
+            Operator::EndsWith => ends_with(input, o, meter),
+            Operator::Contains => contains(input, o, meter),
+            Operator::LessThan => compare(input, o, meter).is_lt(),
+            Operator::MoreThan => compare(input, o, meter).is_gt(),
+            Operator::Image => image(input, name, o, meter),
+            _ => false,
+        };
+        let mut operands = self.operands(p);
+        if p.all {
+            operands.all(test)
+        } else {
+            operands.any(test)
+        }
+    }
+
+    fn pattern<const CHECKED: bool>(
+        &self,
+        p: &Predicate,
+        input: &[u16],
+        scratch: &mut Scratch<CHECKED>,
+    ) -> bool {
+        let index = usize::try_from(p.a).unwrap_or(usize::MAX);
+        let Some(Some((dfa, start))) = self.automata.get(index) else {
+            return false;
+        };
+        let Some(found) = scratch.found.get_mut(index) else {
+            return false;
+        };
+        let bit = 1u32.wrapping_shl(p.a);
+        if scratch.scanned & bit == 0 {
+            scratch.scanned |= bit;
+            if scan(dfa, *start, input, found, &mut scratch.meter) == ScanEnd::Quit {
+                bump::<CHECKED>(&mut scratch.counters.automaton_quits);
+            }
+        }
+        let pattern = usize::try_from(p.b).unwrap_or(usize::MAX);
+        found
+            .get(pattern / 64)
+            .is_some_and(|word| word & 1u64.wrapping_shl((pattern % 64) as u32) != 0)
+    }
+}
+
+fn integer(p: &Predicate, value: u64) -> bool {
+    match p.op {
+        Operator::NumEquals => value == p.b,
+        Operator::NumLess => value < p.b,
+        Operator::NumGreater => value > p.b,
+        Operator::FlagsAll => value & p.b == p.b,
+        Operator::FlagsAny => value & p.b != 0,
+        _ => false,
+    }
+}
+
+fn record<const CHECKED: bool>(
+    dfa: &DFA<&[u32]>,
+    state: StateID,
+    set: &mut [u64; SET_WORDS],
+    meter: &mut Meter<CHECKED>,
+) {
+    let matches = dfa.match_len(state);
+    meter.charge(matches);
+    for index in 0..matches {
+        let pattern = dfa.match_pattern(state, index).as_usize();
+        if let Some(word) = set.get_mut(pattern / 64) {
+            *word |= 1u64.wrapping_shl((pattern % 64) as u32);
+        }
+    }
+}
+
+/// `sensor_core::automaton::Automaton::scan`, with the meter made optional.
+fn scan<const CHECKED: bool>(
+    dfa: &DFA<&[u32]>,
+    start: StateID,
+    input: &[u16],
+    set: &mut [u64; SET_WORDS],
+    meter: &mut Meter<CHECKED>,
+) -> ScanEnd {
+    let mut state = start;
+    let chars =
+        char::decode_utf16(input.iter().copied()).map(|c| c.unwrap_or(char::REPLACEMENT_CHARACTER));
+    let mut utf8 = [0u8; 4];
+    for c in chars {
+        for &byte in c.encode_utf8(&mut utf8).as_bytes() {
+            meter.charge(1);
+            let next = dfa.next_state(state, byte);
+            if dfa.is_special_state(next) {
+                if dfa.is_match_state(next) {
+                    record(dfa, next, set, meter);
+                } else if dfa.is_dead_state(next) {
+                    return ScanEnd::Complete;
+                } else if dfa.is_quit_state(next) {
+                    return ScanEnd::Quit;
+                }
+            }
+            state = next;
+        }
+    }
+    meter.charge(1);
+    let last = dfa.next_eoi_state(state);
+    if dfa.is_match_state(last) {
+        record(dfa, last, set, meter);
+    }
+    ScanEnd::Complete
+}
+
+// `sensor_core::fold`'s comparisons, with the meter made optional.
+
+fn agree<'i, const CHECKED: bool>(
+    input: impl Iterator<Item = &'i u16>,
+    operand: impl Iterator<Item = u16>,
+    meter: &mut Meter<CHECKED>,
+) -> bool {
+    for (&i, o) in input.zip(operand) {
+        meter.charge(1);
+        if fold(i) != o {
+            return false;
+        }
+    }
+    true
+}
+
+fn equals<const CHECKED: bool>(input: &[u16], o: Operand<'_>, meter: &mut Meter<CHECKED>) -> bool {
+    meter.charge(1);
+    input.len() == o.len() && agree(input.iter(), o.units(), meter)
+}
+
+fn begins_with<const CHECKED: bool>(
+    input: &[u16],
+    o: Operand<'_>,
+    meter: &mut Meter<CHECKED>,
+) -> bool {
+    meter.charge(1);
+    input.len() >= o.len() && agree(input.iter(), o.units(), meter)
+}
+
+fn ends_with<const CHECKED: bool>(
+    input: &[u16],
+    o: Operand<'_>,
+    meter: &mut Meter<CHECKED>,
+) -> bool {
+    meter.charge(1);
+    input.len() >= o.len() && agree(input.iter().rev(), o.units().rev(), meter)
+}
+
+fn contains<const CHECKED: bool>(
+    input: &[u16],
+    o: Operand<'_>,
+    meter: &mut Meter<CHECKED>,
+) -> bool {
+    meter.charge(1);
+    if o.is_empty() {
+        return true;
+    }
+    input
+        .windows(o.len())
+        .any(|window| agree(window.iter(), o.units(), meter))
+}
+
+fn compare<const CHECKED: bool>(
+    input: &[u16],
+    o: Operand<'_>,
+    meter: &mut Meter<CHECKED>,
+) -> std::cmp::Ordering {
+    meter.charge(1);
+    for (&i, u) in input.iter().zip(o.units()) {
+        meter.charge(1);
+        match fold(i).cmp(&u) {
+            std::cmp::Ordering::Equal => {}
+            unequal => return unequal,
+        }
+    }
+    input.len().cmp(&o.len())
+}
+
+fn file_name<'i, const CHECKED: bool>(path: &'i [u16], meter: &mut Meter<CHECKED>) -> &'i [u16] {
+    meter.charge(path.len());
+    let start = path
+        .iter()
+        .rposition(|&u| u == u16::from(b'\\'))
+        .map_or(0, |i| i.saturating_add(1));
+    path.get(start..).unwrap_or_default()
+}
+
+fn image<const CHECKED: bool>(
+    input: &[u16],
+    name: &[u16],
+    o: Operand<'_>,
+    meter: &mut Meter<CHECKED>,
+) -> bool {
+    equals(input, o, meter) || (!o.contains_unit(u16::from(b'\\')) && equals(name, o, meter))
+}
+
+/// Evaluates `inputs` with the core and with both twins; fails on the first event where the
+/// checked twin's verdict (counters and work included) differs from the core's, or where the
+/// unchecked twin's matches differ.
+pub fn check_twin(
+    rules: &RuleSet<'_>,
+    twin: &Twin<'_>,
+    inputs: &[[Value<'_>; sensor_core::FIELD_COUNT_IPC]],
+) -> Result<(), String> {
+    let (mut core, mut checked, mut unchecked) = (Vec::new(), Vec::new(), Vec::new());
+    for (i, values) in inputs.iter().enumerate() {
+        core.clear();
+        checked.clear();
+        unchecked.clear();
+        let want = rules.evaluate(values, &mut |m: MatchedRule| {
+            core.push(m);
+            true
+        });
+        let got = twin.evaluate::<true>(values, &mut |m: MatchedRule| {
+            checked.push(m);
+            true
+        });
+        if got != want || checked != core {
+            return Err(format!(
+                "event {i}: the checked twin differs from the core: core {want:?} {core:?}, twin {got:?} {checked:?}"
+            ));
+        }
+        let bare = twin.evaluate::<false>(values, &mut |m: MatchedRule| {
+            unchecked.push(m);
+            true
+        });
+        if unchecked != core || bare.matched != want.matched || bare.action != want.action {
+            return Err(format!(
+                "event {i}: the unchecked twin differs from the core: core {core:?}, twin {unchecked:?}"
+            ));
+        }
+        if bare.counters != Counters::default() {
+            return Err(format!(
+                "event {i}: the unchecked twin counted {:?}",
+                bare.counters
+            ));
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::bench::events::EventSet;
+    use crate::bench::generate;
+    use crate::builtin::{compile_builtin, DEFAULT_RULES};
+    use sensor_core::schema::{SENSOR_7_11, SENSOR_FIXED};
+
+    #[test]
+    fn twin_matches_the_core_on_the_default_rules() {
+        let buf = compile_builtin("default.toml", DEFAULT_RULES);
+        let events = EventSet::synthetic(2000, 3);
+        for sensor in [SENSOR_FIXED, SENSOR_7_11] {
+            let rules = RuleSet::load(buf.as_bytes(), &sensor).expect("loads");
+            let twin = Twin::new(buf.as_bytes(), &sensor).expect("twin");
+            check_twin(&rules, &twin, &events.inputs()).expect("same verdicts");
+        }
+    }
+
+    #[test]
+    fn twin_matches_the_core_on_generated_rules_with_automata() {
+        let set = generate::build(150, 8).expect("compiles");
+        assert!(set.mix.patterns() > 10, "the set exercises automata");
+        let rules = RuleSet::load(set.bytes.as_bytes(), &SENSOR_FIXED).expect("loads");
+        let twin = Twin::new(set.bytes.as_bytes(), &SENSOR_FIXED).expect("twin");
+        let events = EventSet::synthetic(1000, 4);
+        check_twin(&rules, &twin, &events.inputs()).expect("same verdicts");
+    }
+
+    #[test]
+    fn checked_twin_reports_a_missing_input_like_the_core() {
+        let buf = compile_builtin("default.toml", DEFAULT_RULES);
+        let rules = RuleSet::load(buf.as_bytes(), &SENSOR_FIXED).expect("loads");
+        let twin = Twin::new(buf.as_bytes(), &SENSOR_FIXED).expect("twin");
+        let events = EventSet::synthetic(10, 1);
+        let inputs = events.inputs();
+        let short = &inputs[0][..2];
+        let want = rules.evaluate(short, &mut |_: MatchedRule| true);
+        let got = twin.evaluate::<true>(short, &mut |_: MatchedRule| true);
+        assert!(want.counters.missing_inputs > 0);
+        assert_eq!(got, want);
+    }
+
+    #[test]
+    #[should_panic(expected = "fewer inputs than supplied")]
+    fn unchecked_twin_refuses_a_short_input_array() {
+        let buf = compile_builtin("default.toml", DEFAULT_RULES);
+        let twin = Twin::new(buf.as_bytes(), &SENSOR_FIXED).expect("twin");
+        twin.evaluate::<false>(&[Value::Absent; 20], &mut |_: MatchedRule| true);
+    }
+}
