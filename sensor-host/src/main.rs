@@ -31,6 +31,11 @@ struct Cli {
     command: Command,
 }
 
+/// Counts heap allocations so that `bench` can report allocations per event; a plain pass-through
+/// to the system allocator otherwise.
+#[global_allocator]
+static ALLOC: sensor_host::bench::alloc::CountingAlloc = sensor_host::bench::alloc::CountingAlloc;
+
 #[derive(Subcommand)]
 enum Command {
     /// Run a sensor on the built-in rule set and a synthetic event stream, deliver the 19 July
@@ -46,6 +51,9 @@ enum Command {
         #[arg(long, default_value = "7.11", value_parser = parse_sensor)]
         sensor: SensorDecl,
     },
+    /// Measure evaluation against a naive evaluator, regex::RegexSet and a memchr floor on
+    /// generated rule sets of growing size; or, with --scan, the end-to-end rate on a file.
+    Bench(sensor_host::bench::BenchArgs),
     /// Compile rules into one channel file: rule sources (TOML), Sigma rules, the PipeEvent
     /// filters of Sysmon configurations, or a mix. Exit status: 0 compiled, 1 refused (also when
     /// a rule cannot be imported, unless --skip-unsupported).
@@ -185,6 +193,7 @@ fn main() -> ExitCode {
             };
             compile_command(&sources, &output, sensor)
         }
+        Command::Bench(args) => sensor_host::bench::main(args),
         Command::Validate { file, sensor } => validate_command(&file, &sensor),
         Command::ReplayIncident {
             design,
