@@ -113,6 +113,12 @@ typedef int32_t sensor_status;
 #define SENSOR_ERROR_FIELD_NOT_SUPPLIED 43u
 #define SENSOR_ERROR_DECLARED_FIELD_NOT_SUPPLIED 44u     /* channel offset field declared supplied build */
 #define SENSOR_ERROR_OVER_BUDGET 45u                     /* value=worst case bound=budget */
+#define SENSOR_ERROR_AUTOMATON_KIND 46u                  /* predicate offset op automaton value=folded */
+#define SENSOR_ERROR_AUTOMATON_MISSING 47u               /* predicate offset op */
+#define SENSOR_ERROR_TRIGGERS_LENGTH 48u                 /* offset value=length bound=expected */
+#define SENSOR_ERROR_TRIGGERS_SLOTS 49u                  /* offset value=slots bound=patterns */
+#define SENSOR_ERROR_TRIGGER_ENTRY 50u                   /* offset value=word */
+#define SENSOR_ERROR_RULE_NOT_INDEXED 51u                /* rule offset */
 
 /* sensor_load_error.section */
 #define SENSOR_SECTION_FIELDS 1u
@@ -122,6 +128,7 @@ typedef int32_t sensor_status;
 #define SENSOR_SECTION_PROGRAM 5u
 #define SENSOR_SECTION_STRINGS 6u
 #define SENSOR_SECTION_AUTOMATA 7u
+#define SENSOR_SECTION_TRIGGERS 8u
 
 /* sensor_load_error.detail for SENSOR_ERROR_PROGRAM */
 #define SENSOR_FAULT_UNKNOWN_OPCODE 1u

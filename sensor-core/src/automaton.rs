@@ -1,11 +1,16 @@
 //! Compiled automata: regex-automata dense DFAs that the host built and serialized into the
 //! channel file, deserialized here without copying or allocating, and run over UTF-16 input.
 //!
-//! Each automaton scans one input field and holds many patterns (globs and regular expressions,
-//! each carrying its own case flag); one pass over the field finds every pattern that matches
-//! anywhere in it. Input code units are transcoded to UTF-8 one character at a time as they are
-//! fed to the DFA, unpaired surrogates becoming U+FFFD, so the scan is linear in the input and
-//! needs no buffer. This module never builds automata: that is the host compiler's job.
+//! Each automaton scans one input field and holds many patterns; one pass over the field
+//! reports every pattern that matches anywhere in it, as it is found, to the caller. Input code
+//! units are transcoded to UTF-8 one character at a time as they are fed to the DFA, unpaired
+//! surrogates becoming U+FFFD, so the scan is linear in the input and needs no buffer. A
+//! *folded* automaton reads each code unit upper-cased by [`crate::fold::fold`] first: its
+//! patterns are the compiler's translation of the literal operators (equals, contains, ...),
+//! which ignore case the way Windows compares names. This module never builds automata: that is
+//! the host compiler's job.
+
+use core::ops::ControlFlow;
 
 use regex_automata::dfa::dense::DFA;
 use regex_automata::dfa::Automaton as _;
@@ -13,29 +18,8 @@ use regex_automata::util::primitives::StateID;
 use regex_automata::util::start;
 use regex_automata::Anchored;
 
-use crate::fold::Meter;
+use crate::fold::{fold, Meter};
 use crate::limits::MAX_PATTERNS_PER_AUTOMATON;
-
-const SET_WORDS: usize = MAX_PATTERNS_PER_AUTOMATON / 64;
-
-/// The patterns of one automaton that matched during a scan.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct PatternSet([u64; SET_WORDS]);
-
-impl PatternSet {
-    fn insert(&mut self, pattern: usize) {
-        if let Some(word) = self.0.get_mut(pattern / 64) {
-            *word |= 1u64.wrapping_shl((pattern % 64) as u32);
-        }
-    }
-
-    /// Whether `pattern` matched.
-    pub fn contains(&self, pattern: usize) -> bool {
-        self.0
-            .get(pattern / 64)
-            .is_some_and(|word| word & 1u64.wrapping_shl((pattern % 64) as u32) != 0)
-    }
-}
 
 /// Why a serialized automaton cannot be used.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -54,6 +38,8 @@ pub struct Automaton<'a> {
     dfa: DFA<&'a [u32]>,
     start: StateID,
     field: u8,
+    folded: bool,
+    base: u32,
 }
 
 /// How a scan ended.
@@ -61,16 +47,24 @@ pub struct Automaton<'a> {
 pub enum ScanEnd {
     /// The whole input was read, or no further match was possible.
     Complete,
-    /// The DFA gave up (a quit byte); the set holds what matched before.
+    /// The DFA gave up (a quit byte); everything that matched before was reported.
     Quit,
+    /// The caller asked to stop.
+    Stopped,
 }
 
 impl<'a> Automaton<'a> {
-    /// Deserializes and checks one automaton that scans `field`.
+    /// Deserializes and checks one automaton that scans `field`, folded or not; its patterns
+    /// are the rule index's slots from `base` on.
     ///
     /// `DFA::from_bytes` validates every transition and state, so the DFA cannot index out of
     /// its tables however the bytes were made.
-    pub fn load(bytes: &'a [u8], field: u8) -> Result<Self, AutomatonFault> {
+    pub fn load(
+        bytes: &'a [u8],
+        field: u8,
+        folded: bool,
+        base: u32,
+    ) -> Result<Self, AutomatonFault> {
         if !bytes.as_ptr().addr().is_multiple_of(4) {
             return Err(AutomatonFault::Misaligned);
         }
@@ -82,7 +76,13 @@ impl<'a> Automaton<'a> {
         let start = dfa
             .start_state(&start::Config::new().anchored(Anchored::No))
             .map_err(|_| AutomatonFault::Unusable(patterns))?;
-        Ok(Self { dfa, start, field })
+        Ok(Self {
+            dfa,
+            start,
+            field,
+            folded,
+            base,
+        })
     }
 
     /// Number of patterns.
@@ -93,6 +93,16 @@ impl<'a> Automaton<'a> {
     /// The template field this automaton scans.
     pub fn field(&self) -> u8 {
         self.field
+    }
+
+    /// Whether the automaton reads folded input (the literal operators' automata).
+    pub fn folded(&self) -> bool {
+        self.folded
+    }
+
+    /// The rule-index slot of its pattern 0.
+    pub fn base(&self) -> u32 {
+        self.base
     }
 
     /// Worst-case work of one scan of an input of `max_units` code units: every UTF-8 byte and
@@ -106,55 +116,83 @@ impl<'a> Automaton<'a> {
         bytes.saturating_mul(patterns.saturating_add(1))
     }
 
-    fn record(&self, state: StateID, set: &mut PatternSet, meter: &mut Meter) {
-        let matches = self.dfa.match_len(state);
-        meter.charge(matches);
-        for index in 0..matches {
-            set.insert(self.dfa.match_pattern(state, index).as_usize());
+    /// Reports the patterns of a match state, one unit of work each, until `found` stops.
+    fn record(
+        &self,
+        state: StateID,
+        meter: &mut Meter,
+        found: &mut impl FnMut(usize) -> ControlFlow<()>,
+    ) -> ControlFlow<()> {
+        for index in 0..self.dfa.match_len(state) {
+            meter.charge(1);
+            found(self.dfa.match_pattern(state, index).as_usize())?;
         }
+        ControlFlow::Continue(())
     }
 
-    /// Feeds one byte; returns `None` once the scan is over (dead or quit state).
+    /// Feeds one byte; breaks with how the scan ended once it is over.
     fn step(
         &self,
         state: StateID,
         byte: u8,
-        set: &mut PatternSet,
         meter: &mut Meter,
-    ) -> Result<StateID, ScanEnd> {
+        found: &mut impl FnMut(usize) -> ControlFlow<()>,
+    ) -> ControlFlow<ScanEnd, StateID> {
         meter.charge(1);
         let next = self.dfa.next_state(state, byte);
         if self.dfa.is_special_state(next) {
             if self.dfa.is_match_state(next) {
-                self.record(next, set, meter);
+                if self.record(next, meter, found).is_break() {
+                    return ControlFlow::Break(ScanEnd::Stopped);
+                }
             } else if self.dfa.is_dead_state(next) {
-                return Err(ScanEnd::Complete);
+                return ControlFlow::Break(ScanEnd::Complete);
             } else if self.dfa.is_quit_state(next) {
-                return Err(ScanEnd::Quit);
+                return ControlFlow::Break(ScanEnd::Quit);
             }
         }
-        Ok(next)
+        ControlFlow::Continue(next)
     }
 
-    /// Scans `input`, adding every pattern that matches somewhere in it to `set`.
-    pub fn scan(&self, input: &[u16], set: &mut PatternSet, meter: &mut Meter) -> ScanEnd {
+    /// Scans `input`, calling `found` with the id of every pattern each match state holds (a
+    /// pattern that matches at several places is reported again), until the input ends or
+    /// `found` breaks.
+    pub fn scan(
+        &self,
+        input: &[u16],
+        meter: &mut Meter,
+        mut found: impl FnMut(usize) -> ControlFlow<()>,
+    ) -> ScanEnd {
+        let folded = self.folded;
+        let units = input.iter().map(move |&u| if folded { fold(u) } else { u });
+        let chars = char::decode_utf16(units).map(|c| c.unwrap_or(char::REPLACEMENT_CHARACTER));
         let mut state = self.start;
-        let chars = char::decode_utf16(input.iter().copied())
-            .map(|c| c.unwrap_or(char::REPLACEMENT_CHARACTER));
         let mut utf8 = [0u8; 4];
         for c in chars {
             for &byte in c.encode_utf8(&mut utf8).as_bytes() {
-                state = match self.step(state, byte, set, meter) {
-                    Ok(next) => next,
-                    Err(end) => return end,
+                state = match self.step(state, byte, meter, &mut found) {
+                    ControlFlow::Continue(next) => next,
+                    ControlFlow::Break(end) => return end,
                 };
             }
         }
         meter.charge(1);
         let last = self.dfa.next_eoi_state(state);
-        if self.dfa.is_match_state(last) {
-            self.record(last, set, meter);
+        if self.dfa.is_match_state(last) && self.record(last, meter, &mut found).is_break() {
+            return ScanEnd::Stopped;
         }
         ScanEnd::Complete
+    }
+
+    /// Whether `pattern` matches somewhere in `input`: a scan that stops at its first report.
+    pub fn finds(&self, input: &[u16], pattern: usize, meter: &mut Meter) -> bool {
+        let end = self.scan(input, meter, |p| {
+            if p == pattern {
+                ControlFlow::Break(())
+            } else {
+                ControlFlow::Continue(())
+            }
+        });
+        end == ScanEnd::Stopped
     }
 }

@@ -1,4 +1,4 @@
-//! The channel-file format, version 1: a zero-copy view over untrusted bytes.
+//! The channel-file format, version 2: a zero-copy view over untrusted bytes.
 //!
 //! [`ChannelFile::parse`] checks the header, the checksum and the section directory once; after
 //! that every record accessor is bounds-checked by construction and returns `None` only for an
@@ -13,12 +13,14 @@ use crate::limits;
 /// The first four bytes of every channel file.
 pub const MAGIC: [u8; 4] = *b"SNCF";
 /// The format version this module reads.
-pub const FORMAT_VERSION: u16 = 1;
+pub const FORMAT_VERSION: u16 = 2;
 /// Length of the fixed header.
 pub const HEADER_LEN: usize = 64;
 /// Length of the section directory that follows the header: one (offset, length) pair of
 /// `u32`s per section.
-pub const DIRECTORY_LEN: usize = 7 * 8;
+pub const DIRECTORY_LEN: usize = SECTIONS * 8;
+/// Number of sections.
+pub const SECTIONS: usize = Section::ALL.len();
 /// Sections start on multiples of this, so automata sit aligned for zero-copy use.
 pub const SECTION_ALIGN: usize = 8;
 
@@ -36,6 +38,13 @@ pub const INSTRUCTION: usize = 4;
 pub const AUTOMATA_HEADER: usize = 8;
 /// Size of one automata directory entry.
 pub const AUTOMATON_ENTRY: usize = 16;
+/// Automaton flag: the automaton reads input code units upper-cased by
+/// [`crate::fold::fold`], so its patterns hold folded text and match without regard to case.
+pub const AUTOMATON_FOLDED: u32 = 1;
+/// Size of the triggers section's leading counts.
+pub const TRIGGERS_HEADER: usize = 16;
+/// Size of one word of the triggers section.
+pub const TRIGGER_WORD: usize = 4;
 
 pub(crate) fn array<const N: usize>(bytes: &[u8], at: usize) -> Option<[u8; N]> {
     let end = at.checked_add(N)?;
@@ -66,6 +75,7 @@ fn record_size(section: Section) -> usize {
         Section::Operands => OPERAND_RECORD,
         Section::Program => INSTRUCTION,
         Section::Strings | Section::Automata => 1,
+        Section::Triggers => TRIGGER_WORD,
     }
 }
 
@@ -77,6 +87,7 @@ fn record_cap(section: Section) -> usize {
         Section::Operands => limits::MAX_OPERANDS,
         Section::Program => limits::MAX_INSTRUCTIONS,
         Section::Strings | Section::Automata => limits::MAX_FILE_BYTES,
+        Section::Triggers => limits::MAX_FILE_BYTES / TRIGGER_WORD,
     }
 }
 
@@ -138,16 +149,16 @@ pub struct PredicateRecord {
     pub op: u8,
     /// Flag bits.
     pub flags: u8,
-    /// Must be zero.
-    pub reserved: u8,
+    /// The automaton that tests this predicate, plus one; zero when none does.
+    pub automaton: u8,
     /// First argument word.
     pub a: u32,
     /// Second argument word.
     pub b: u64,
     /// Total UTF-16 code units of the operand strings, for the cost bound.
     pub weight: u32,
-    /// Must be zero.
-    pub reserved2: u32,
+    /// The predicate's first pattern in its automaton; zero when no automaton tests it.
+    pub pattern: u32,
 }
 
 /// An operand record: a UTF-16LE string in the pool.
@@ -168,6 +179,19 @@ pub struct AutomatonEntry {
     pub len: u32,
     /// The template field the automaton scans.
     pub field: u32,
+    /// Flag bits: [`AUTOMATON_FOLDED`] or none.
+    pub flags: u32,
+}
+
+/// The counts at the head of the triggers section.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct TriggersHeader {
+    /// Rules that run on every event, listed first.
+    pub unindexed: u32,
+    /// Pattern slots: the patterns of every automaton, numbered in automaton order.
+    pub slots: u32,
+    /// Rule entries listed under the slots.
+    pub entries: u32,
     /// Must be zero.
     pub reserved: u32,
 }
@@ -176,8 +200,8 @@ pub struct AutomatonEntry {
 #[derive(Clone, Copy, Debug)]
 pub struct ChannelFile<'a> {
     header: Header,
-    offsets: [usize; 7],
-    sections: [&'a [u8]; 7],
+    offsets: [usize; SECTIONS],
+    sections: [&'a [u8]; SECTIONS],
 }
 
 impl<'a> ChannelFile<'a> {
@@ -186,8 +210,8 @@ impl<'a> ChannelFile<'a> {
     /// Runs in time linear in `bytes.len()` (the checksum) and never reads out of bounds.
     pub fn parse(bytes: &'a [u8]) -> Result<Self, LoadError> {
         let header = parse_header(bytes)?;
-        let mut offsets = [0usize; 7];
-        let mut sections: [&'a [u8]; 7] = [&[]; 7];
+        let mut offsets = [0usize; SECTIONS];
+        let mut sections: [&'a [u8]; SECTIONS] = [&[]; SECTIONS];
         let mut min = HEADER_LEN.saturating_add(DIRECTORY_LEN);
         for ((section, offset), slice) in Section::ALL
             .into_iter()
@@ -276,11 +300,11 @@ impl<'a> ChannelFile<'a> {
             field: u8_at(r, 0)?,
             op: u8_at(r, 1)?,
             flags: u8_at(r, 2)?,
-            reserved: u8_at(r, 3)?,
+            automaton: u8_at(r, 3)?,
             a: u32_at(r, 4)?,
             b: u64_at(r, 8)?,
             weight: u32_at(r, 16)?,
-            reserved2: u32_at(r, 20)?,
+            pattern: u32_at(r, 20)?,
         })
     }
 
@@ -330,7 +354,7 @@ impl<'a> ChannelFile<'a> {
             start: u32_at(section, at)?,
             len: u32_at(section, at.checked_add(4)?)?,
             field: u32_at(section, at.checked_add(8)?)?,
-            reserved: u32_at(section, at.checked_add(12)?)?,
+            flags: u32_at(section, at.checked_add(12)?)?,
         })
     }
 
@@ -340,6 +364,35 @@ impl<'a> ChannelFile<'a> {
         let len = usize::try_from(entry.len).ok()?;
         self.section(Section::Automata)
             .get(start..start.checked_add(len)?)
+    }
+
+    /// The triggers section's counts, or `None` when the section is empty (no rule index: every
+    /// rule runs on every event).
+    pub fn triggers_header(&self) -> Option<TriggersHeader> {
+        let section = self.section(Section::Triggers);
+        Some(TriggersHeader {
+            unindexed: u32_at(section, 0)?,
+            slots: u32_at(section, 4)?,
+            entries: u32_at(section, 8)?,
+            reserved: u32_at(section, 12)?,
+        })
+    }
+
+    /// Word `index` of the triggers section after its header. The caller knows from
+    /// [`Self::triggers_header`] which list a word belongs to.
+    pub fn trigger_word(&self, index: usize) -> Option<u32> {
+        let at = index
+            .checked_mul(TRIGGER_WORD)?
+            .checked_add(TRIGGERS_HEADER)?;
+        u32_at(self.section(Section::Triggers), at)
+    }
+
+    /// Words in the triggers section after its header.
+    pub fn trigger_words(&self) -> usize {
+        self.section(Section::Triggers)
+            .len()
+            .saturating_sub(TRIGGERS_HEADER)
+            / TRIGGER_WORD
     }
 
     /// Byte offset in the file of a byte offset within the automata section.

@@ -24,11 +24,13 @@ pub enum Section {
     Strings,
     /// Compiled automata.
     Automata,
+    /// The rule index: which rules each automaton pattern can make match.
+    Triggers,
 }
 
 impl Section {
     /// Every section, in file order.
-    pub const ALL: [Section; 7] = [
+    pub const ALL: [Section; 8] = [
         Self::Fields,
         Self::Rules,
         Self::Predicates,
@@ -36,6 +38,7 @@ impl Section {
         Self::Program,
         Self::Strings,
         Self::Automata,
+        Self::Triggers,
     ];
 
     /// The section's name in diagnostics.
@@ -48,6 +51,7 @@ impl Section {
             Self::Program => "program",
             Self::Strings => "strings",
             Self::Automata => "automata",
+            Self::Triggers => "triggers",
         }
     }
 }
@@ -386,6 +390,65 @@ pub enum LoadError {
         offset: usize,
         /// Patterns it has.
         patterns: usize,
+    },
+    /// A predicate names an automaton that cannot test it: a literal operator on an automaton
+    /// without the folded flag, a glob or regex on one with it, or an operator no automaton
+    /// tests.
+    AutomatonKind {
+        /// Predicate index.
+        predicate: usize,
+        /// Byte offset of the predicate record.
+        offset: usize,
+        /// The predicate's operator.
+        op: Operator,
+        /// The automaton index.
+        automaton: u32,
+        /// Whether that automaton reads folded input.
+        folded: bool,
+    },
+    /// A glob or regex predicate names no automaton.
+    AutomatonMissing {
+        /// Predicate index.
+        predicate: usize,
+        /// Byte offset of the predicate record.
+        offset: usize,
+        /// The predicate's operator.
+        op: Operator,
+    },
+    /// The triggers section's length disagrees with the counts in its header.
+    TriggersLength {
+        /// Byte offset of the section.
+        offset: usize,
+        /// Its length in bytes.
+        len: usize,
+        /// The length its counts call for.
+        expected: usize,
+    },
+    /// The triggers section declares a slot count other than the automata's pattern total.
+    TriggersSlots {
+        /// Byte offset of the slot count.
+        offset: usize,
+        /// Slots declared.
+        declared: u32,
+        /// Patterns the automata hold.
+        patterns: usize,
+    },
+    /// A word of the triggers section is out of range or out of order: a rule index past the
+    /// rule table or not above the one before it, or a slot start that goes backwards or past
+    /// the entries.
+    TriggerEntry {
+        /// Byte offset of the word.
+        offset: usize,
+        /// Its value.
+        value: u32,
+    },
+    /// A rule is neither unindexed nor listed under enough patterns: it could match on an
+    /// event that fires none of them, and would be skipped.
+    RuleNotIndexed {
+        /// Rule index.
+        rule: usize,
+        /// Byte offset of the rule record.
+        offset: usize,
     },
     /// A rule's id, title or author lies outside the string pool, is not UTF-8 or is too long.
     BadRuleText {

@@ -1,6 +1,15 @@
 //! The interpreter: one event against a validated [`RuleSet`], in bounded time, without
 //! allocation or recursion.
 //!
+//! An event is evaluated in two steps. First every automaton scans its field once, and the
+//! patterns that matched are kept in a short list ([`crate::fired`]). Then the rules run, in
+//! rule order: with a rule index, only the unindexed rules and those listed under a fired
+//! pattern (the loader proved the others cannot match); without one, or when an automaton fired
+//! more patterns than the list holds, every rule. A predicate an automaton tests is looked up in
+//! the list, or, for an overfull automaton, tested directly: literal operators compare their
+//! operands, globs and regexes rescan the field for their one pattern. Either way the verdict
+//! is the same; only the time differs.
+//!
 //! Validation already proved every record sound, yet each input access is still checked: a field
 //! the event does not carry, a value of the wrong type or a string longer than the sensor
 //! declared makes that predicate false and bumps a counter. Nothing here can fault. Matched rules
@@ -8,12 +17,13 @@
 //! counters and the work spent, which never exceeds [`RuleSet::worst_case_work`].
 
 use core::cmp::Ordering;
+use core::ops::ControlFlow;
 
-use crate::automaton::{PatternSet, ScanEnd};
+use crate::automaton::{Automaton, ScanEnd};
 use crate::error::Section;
+use crate::fired::Fired;
 use crate::fold::{self, Meter, Operand};
 use crate::input::Value;
-use crate::limits::MAX_AUTOMATA;
 use crate::op::{Action, Level, Operator};
 use crate::program::{Instruction, Stack};
 use crate::schema::FieldType;
@@ -92,11 +102,12 @@ impl<const N: usize> MatchSink for MatchBuffer<N> {
 pub struct Counters {
     /// Predicates evaluated.
     pub predicates: u32,
-    /// Predicates that named a field the event did not carry (false, never a fault).
+    /// Reads of a field the event did not carry, by a predicate or an automaton (false, never
+    /// a fault).
     pub missing_inputs: u32,
-    /// Predicates whose input had the wrong type for the operator.
+    /// Reads of a field whose value had the wrong type, by a predicate or an automaton.
     pub type_mismatches: u32,
-    /// Predicates whose string input was longer than the sensor declared.
+    /// Reads of a string longer than the sensor declared, by a predicate or an automaton.
     pub oversized_inputs: u32,
     /// Automaton scans that stopped on a quit byte.
     pub automaton_quits: u32,
@@ -117,65 +128,144 @@ pub struct Verdict {
     pub counters: Counters,
 }
 
-/// Per-event state: which automata have scanned, and what they found.
-struct Scratch {
-    scanned: u32,
-    found: [PatternSet; MAX_AUTOMATA],
+/// Per-event work and counters.
+#[derive(Default)]
+struct Tally {
     meter: Meter,
     counters: Counters,
 }
 
-impl Scratch {
-    fn bump(counter: &mut u32) {
-        *counter = counter.saturating_add(1);
-    }
+fn bump(counter: &mut u32) {
+    *counter = counter.saturating_add(1);
 }
 
 impl<'a> RuleSet<'a> {
     /// Evaluates one event. `inputs[i]` is the value of template field `i`; a sensor that
     /// supplies fewer fields passes a shorter slice.
     pub fn evaluate(&self, inputs: &[Value<'_>], sink: &mut impl MatchSink) -> Verdict {
-        let mut scratch = Scratch {
-            scanned: 0,
-            found: [PatternSet::default(); MAX_AUTOMATA],
-            meter: Meter::default(),
-            counters: Counters::default(),
-        };
+        let mut tally = Tally::default();
+        let fired = self.scan(inputs, &mut tally);
         let mut verdict = Verdict::default();
-        for rule in 0..self.file.count(Section::Rules) {
-            let Some(record) = self.file.rule(rule) else {
-                break;
-            };
-            let start = usize::try_from(record.program_start).unwrap_or(usize::MAX);
-            let len = usize::try_from(record.program_len).unwrap_or(0);
-            if !self.run(start, len, inputs, &mut scratch) {
-                continue;
-            }
-            let (Some(level), Some(action)) =
-                (Level::from_u8(record.level), Action::from_u8(record.action))
-            else {
-                continue;
-            };
-            let matched = MatchedRule {
-                rule: u32::try_from(rule).unwrap_or(u32::MAX),
-                level,
-                action,
-            };
-            verdict.matched = verdict.matched.saturating_add(1);
-            verdict.action = verdict.action.max(Some(action));
-            if !sink.push(matched) {
-                Scratch::bump(&mut verdict.dropped);
+        match self.index.filter(|_| !fired.any_overfull()) {
+            Some(index) => index.walk(&self.file, fired.slots(), |rule, entries| {
+                tally.meter.charge(entries);
+                self.run_rule(rule, inputs, &fired, &mut tally, &mut verdict, sink);
+            }),
+            None => {
+                for rule in 0..self.file.count(Section::Rules) {
+                    self.run_rule(rule, inputs, &fired, &mut tally, &mut verdict, sink);
+                }
             }
         }
-        scratch.counters.work = scratch.meter.used();
-        verdict.counters = scratch.counters;
+        tally.counters.work = tally.meter.used();
+        verdict.counters = tally.counters;
         verdict
     }
 
-    fn run(&self, start: usize, len: usize, inputs: &[Value<'_>], scratch: &mut Scratch) -> bool {
+    /// The string an automaton may read: its field's value, if that is a string within the
+    /// sensor's declared length. A field that is missing, too long or not a string is counted
+    /// here, once per automaton, since the rules that read it may never run.
+    fn scannable<'i>(
+        &self,
+        automaton: &Automaton<'_>,
+        inputs: &[Value<'i>],
+        counters: &mut Counters,
+    ) -> Option<&'i [u16]> {
+        match inputs.get(usize::from(automaton.field())) {
+            Some(&Value::Str(s)) if s.len() <= self.max_units => Some(s),
+            Some(Value::Str(_)) => {
+                bump(&mut counters.oversized_inputs);
+                None
+            }
+            Some(Value::Int(_)) => {
+                bump(&mut counters.type_mismatches);
+                None
+            }
+            Some(Value::Absent) => None,
+            None => {
+                bump(&mut counters.missing_inputs);
+                None
+            }
+        }
+    }
+
+    /// Runs every automaton over its field once and lists the patterns that matched.
+    fn scan(&self, inputs: &[Value<'_>], tally: &mut Tally) -> Fired {
+        let mut fired = Fired::default();
+        for (index, automaton) in self.automata.iter().enumerate() {
+            let Some(automaton) = automaton else {
+                continue;
+            };
+            let Some(input) = self.scannable(automaton, inputs, &mut tally.counters) else {
+                continue;
+            };
+            let base = automaton.base();
+            let end = automaton.scan(input, &mut tally.meter, |pattern| {
+                let slot = u32::try_from(pattern)
+                    .ok()
+                    .and_then(|p| base.checked_add(p))
+                    .unwrap_or(u32::MAX);
+                if fired.insert(slot) {
+                    ControlFlow::Continue(())
+                } else {
+                    ControlFlow::Break(())
+                }
+            });
+            match end {
+                ScanEnd::Complete => {}
+                ScanEnd::Quit => bump(&mut tally.counters.automaton_quits),
+                ScanEnd::Stopped => fired.mark_overfull(index),
+            }
+        }
+        fired
+    }
+
+    /// Runs rule `rule` and reports it to `sink` if it matched.
+    fn run_rule(
+        &self,
+        rule: usize,
+        inputs: &[Value<'_>],
+        fired: &Fired,
+        tally: &mut Tally,
+        verdict: &mut Verdict,
+        sink: &mut impl MatchSink,
+    ) {
+        let Some(record) = self.file.rule(rule) else {
+            return;
+        };
+        let start = usize::try_from(record.program_start).unwrap_or(usize::MAX);
+        let len = usize::try_from(record.program_len).unwrap_or(0);
+        if !self.run(start, len, inputs, fired, tally) {
+            return;
+        }
+        let (Some(level), Some(action)) =
+            (Level::from_u8(record.level), Action::from_u8(record.action))
+        else {
+            return;
+        };
+        let matched = MatchedRule {
+            rule: u32::try_from(rule).unwrap_or(u32::MAX),
+            level,
+            action,
+        };
+        verdict.matched = verdict.matched.saturating_add(1);
+        verdict.action = verdict.action.max(Some(action));
+        if !sink.push(matched) {
+            bump(&mut verdict.dropped);
+        }
+    }
+
+    fn run(
+        &self,
+        start: usize,
+        len: usize,
+        inputs: &[Value<'_>],
+        fired: &Fired,
+        tally: &mut Tally,
+    ) -> bool {
         let mut stack = Stack::default();
         for pc in 0..len {
-            scratch.meter.charge(1);
+            tally.meter.charge(1);
             let Some(word) = start
                 .checked_add(pc)
                 .and_then(|at| self.file.instruction(at))
@@ -185,16 +275,22 @@ impl<'a> RuleSet<'a> {
             let Ok(instruction) = Instruction::decode(word) else {
                 return false;
             };
-            if !stack.step(instruction, |p| self.predicate(p, inputs, scratch)) {
+            if !stack.step(instruction, |p| self.predicate(p, inputs, fired, tally)) {
                 return false;
             }
         }
         stack.result()
     }
 
-    fn predicate(&self, index: u32, inputs: &[Value<'_>], scratch: &mut Scratch) -> bool {
-        scratch.meter.charge(1);
-        Scratch::bump(&mut scratch.counters.predicates);
+    fn predicate(
+        &self,
+        index: u32,
+        inputs: &[Value<'_>],
+        fired: &Fired,
+        tally: &mut Tally,
+    ) -> bool {
+        tally.meter.charge(1);
+        bump(&mut tally.counters.predicates);
         let Some(p) = usize::try_from(index)
             .ok()
             .and_then(|i| self.file.predicate(i))
@@ -206,7 +302,7 @@ impl<'a> RuleSet<'a> {
             return true;
         }
         let Some(&value) = inputs.get(p.field) else {
-            Scratch::bump(&mut scratch.counters.missing_inputs);
+            bump(&mut tally.counters.missing_inputs);
             return false;
         };
         let held = match (p.op, value) {
@@ -216,14 +312,14 @@ impl<'a> RuleSet<'a> {
             (_, Value::Absent) => return false,
             (op, Value::Str(s)) if op.accepts(FieldType::String) => {
                 if s.len() > self.max_units {
-                    Scratch::bump(&mut scratch.counters.oversized_inputs);
+                    bump(&mut tally.counters.oversized_inputs);
                     return false;
                 }
-                self.string(&p, s, scratch)
+                self.string(&p, s, fired, &mut tally.meter)
             }
             (op, Value::Int(v)) if op.accepts(FieldType::Flags) => integer(&p, v),
             _ => {
-                Scratch::bump(&mut scratch.counters.type_mismatches);
+                bump(&mut tally.counters.type_mismatches);
                 return false;
             }
         };
@@ -239,11 +335,34 @@ impl<'a> RuleSet<'a> {
         })
     }
 
-    fn string(&self, p: &Predicate, input: &[u16], scratch: &mut Scratch) -> bool {
-        if matches!(p.op, Operator::Glob | Operator::Regex) {
-            return self.pattern(p, input, scratch);
+    /// A string predicate: looked up among the fired patterns when an automaton tests it and
+    /// did not overflow the list; otherwise tested directly.
+    fn string(&self, p: &Predicate, input: &[u16], fired: &Fired, meter: &mut Meter) -> bool {
+        let automaton = p
+            .automaton
+            .and_then(|a| Some((a, self.automata.get(a)?.as_ref()?)));
+        match automaton {
+            Some((index, automaton)) if !fired.is_overfull(index) => {
+                let mut slots = p.slots(automaton.base()).map(|slot| {
+                    meter.charge(1);
+                    u32::try_from(slot).is_ok_and(|slot| fired.contains(slot))
+                });
+                if p.all {
+                    slots.all(|hit| hit)
+                } else {
+                    slots.any(|hit| hit)
+                }
+            }
+            Some((_, automaton)) if matches!(p.op, Operator::Glob | Operator::Regex) => {
+                let pattern = usize::try_from(p.pattern).unwrap_or(usize::MAX);
+                automaton.finds(input, pattern, meter)
+            }
+            _ => self.direct(p, input, meter),
         }
-        let meter = &mut scratch.meter;
+    }
+
+    /// A literal string predicate compared operand by operand.
+    fn direct(&self, p: &Predicate, input: &[u16], meter: &mut Meter) -> bool {
         let name = match p.op {
             Operator::Image => fold::file_name(input, meter),
             _ => input,
@@ -264,26 +383,6 @@ impl<'a> RuleSet<'a> {
         } else {
             operands.any(test)
         }
-    }
-
-    /// A glob or regex predicate: scans the field with its automaton once per event, then looks
-    /// the pattern up in what the scan found.
-    fn pattern(&self, p: &Predicate, input: &[u16], scratch: &mut Scratch) -> bool {
-        let index = usize::try_from(p.a).unwrap_or(usize::MAX);
-        let Some(Some(automaton)) = self.automata.get(index) else {
-            return false;
-        };
-        let Some(found) = scratch.found.get_mut(index) else {
-            return false;
-        };
-        let bit = 1u32.wrapping_shl(p.a);
-        if scratch.scanned & bit == 0 {
-            scratch.scanned |= bit;
-            if automaton.scan(input, found, &mut scratch.meter) == ScanEnd::Quit {
-                Scratch::bump(&mut scratch.counters.automaton_quits);
-            }
-        }
-        found.contains(usize::try_from(p.b).unwrap_or(usize::MAX))
     }
 }
 

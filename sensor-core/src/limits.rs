@@ -4,7 +4,7 @@
 //! over content is bounded by a constant here and every index fits the types that carry it.
 
 /// Largest channel file the loader accepts, in bytes.
-pub const MAX_FILE_BYTES: usize = 16 * 1024 * 1024;
+pub const MAX_FILE_BYTES: usize = 64 * 1024 * 1024;
 /// Most rules in one channel file.
 pub const MAX_RULES: usize = 16_384;
 /// Most predicates in one channel file.
@@ -23,8 +23,13 @@ pub const MAX_PREDICATE_OPERANDS: usize = 4_096;
 pub const MAX_OPERAND_UNITS: usize = 4_096;
 /// Most automata in one channel file.
 pub const MAX_AUTOMATA: usize = 16;
-/// Most patterns in one automaton; pattern matches are kept in a bitset of this many bits.
-pub const MAX_PATTERNS_PER_AUTOMATON: usize = 256;
+/// Most patterns in one automaton.
+pub const MAX_PATTERNS_PER_AUTOMATON: usize = 65_536;
+/// Most patterns over all automata of one channel file (pattern slots of the rule index).
+pub const MAX_PATTERNS: usize = 262_144;
+/// Most distinct patterns one event may fire before the interpreter stops using the rule index
+/// for that event and evaluates every rule (exactly, only slower).
+pub const MAX_FIRED: usize = 64;
 /// Most input fields a template type may declare.
 pub const MAX_FIELDS: usize = 32;
 /// Longest rule id, title or author, in bytes.

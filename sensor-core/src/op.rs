@@ -65,10 +65,22 @@ pub enum Operands {
         /// Most operands the operator accepts.
         max: usize,
     },
-    /// An automaton pattern: `a` = automaton index, `b` = pattern id.
+    /// One automaton pattern, named by the record's automaton byte and first-pattern word;
+    /// `a` and `b` are zero.
     Pattern,
     /// An immediate integer in `b`.
     Immediate,
+}
+
+/// Whether, and by which kind of automaton, a predicate with a given operator is tested.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Scanned {
+    /// Never: the interpreter evaluates the predicate directly.
+    Never,
+    /// Optionally, by an automaton that reads folded input, one pattern per operand.
+    Folded,
+    /// Always, by an automaton that reads the input as it is, one pattern.
+    Raw,
 }
 
 impl Operator {
@@ -134,6 +146,25 @@ impl Operator {
             | Self::NumGreater
             | Self::FlagsAll
             | Self::FlagsAny => Operands::Immediate,
+        }
+    }
+
+    /// Whether, and by which kind of automaton, this operator's predicates are tested.
+    pub const fn scanned(self) -> Scanned {
+        match self {
+            Self::Equals | Self::Contains | Self::BeginsWith | Self::EndsWith | Self::Image => {
+                Scanned::Folded
+            }
+            Self::Glob | Self::Regex => Scanned::Raw,
+            Self::Wildcard
+            | Self::NullOrEmpty
+            | Self::LessThan
+            | Self::MoreThan
+            | Self::NumEquals
+            | Self::NumLess
+            | Self::NumGreater
+            | Self::FlagsAll
+            | Self::FlagsAny => Scanned::Never,
         }
     }
 

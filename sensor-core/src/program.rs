@@ -160,6 +160,42 @@ impl Stack {
     }
 }
 
+/// Whether a program may evaluate to true when every predicate `known_false` names is false and
+/// every other predicate is unknown: three-valued logic, kept as two stacks of bits, one for
+/// "may be true" and one for "must be true". A program that does not decode or balance may
+/// hold, so that a caller relying on `false` never relies on a malformed program.
+pub fn may_hold(
+    words: impl Iterator<Item = u32>,
+    mut known_false: impl FnMut(u32) -> bool,
+) -> bool {
+    let mut may = Stack::default();
+    let mut must = Stack::default();
+    for word in words {
+        let Ok(instruction) = Instruction::decode(word) else {
+            return true;
+        };
+        match instruction {
+            Instruction::Pred(n) => {
+                may.push(!known_false(n));
+                must.push(false);
+            }
+            Instruction::Not => {
+                let (Some(m), Some(s)) = (may.pop_n(1), must.pop_n(1)) else {
+                    return true;
+                };
+                may.push(s == 0);
+                must.push(m == 0);
+            }
+            Instruction::Const(_) | Instruction::And(_) | Instruction::Or(_) => {
+                if !(may.step(instruction, |_| true) && must.step(instruction, |_| false)) {
+                    return true;
+                }
+            }
+        }
+    }
+    may.result() || may.depth != 1
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -243,5 +279,33 @@ mod tests {
         let mut one_false = [true; 64];
         one_false[63] = false;
         assert!(!run(&wide, &one_false));
+    }
+
+    fn may(program: &[Instruction], known_false: &[u32]) -> bool {
+        may_hold(program.iter().map(|i| i.encode()), |n| {
+            known_false.contains(&n)
+        })
+    }
+
+    #[test]
+    fn three_valued_logic_decides_what_cannot_match() {
+        use Instruction::*;
+        let a_and_b_or_c = [Pred(0), Pred(1), Pred(2), Or(2), And(2)];
+        assert!(!may(&a_and_b_or_c, &[0]));
+        assert!(!may(&a_and_b_or_c, &[1, 2]));
+        assert!(may(&a_and_b_or_c, &[1]));
+        assert!(may(&a_and_b_or_c, &[]));
+        let not_a = [Pred(0), Not];
+        assert!(may(&not_a, &[0]));
+        let not_not_a = [Pred(0), Not, Not];
+        assert!(!may(&not_not_a, &[0]));
+        let not_a_or_b = [Pred(0), Pred(1), Or(2), Not];
+        assert!(
+            may(&not_a_or_b, &[0, 1]),
+            "false or false, negated, is true"
+        );
+        assert!(!may(&[Const(false)], &[]));
+        assert!(may(&[Const(true)], &[]));
+        assert!(may(&[Pred(0), Pred(1)], &[0, 1]), "unbalanced may hold");
     }
 }

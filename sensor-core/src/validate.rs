@@ -3,16 +3,20 @@
 //!
 //! Checks run in one pass over each table, so loading is linear in the file's length:
 //! the template type and the sensor's supply of it; the fields the content declares; every
-//! automaton; every predicate (operator, flags, field, operand bounds and weight); every rule
-//! (text, level, action, program shape) and, for each predicate a rule reads, the schema
-//! handshake: the field must be one the sensor supplies. Last comes the worst-case cost of one
-//! event against the sensor's budget. Nothing here evaluates events.
+//! automaton; every predicate (operator, flags, field, operand bounds and weight, the automaton
+//! and patterns that test it); the rule index's shape; every rule (text, level, action, program
+//! shape), for each predicate a rule reads the schema handshake (the field must be one the
+//! sensor supplies), and that the rule index may skip the rule exactly when it does. Last comes
+//! the worst-case cost of one event against the sensor's budget. Nothing here evaluates events.
 
 use crate::automaton::{Automaton, AutomatonFault};
-use crate::channel::{ChannelFile, Header, PredicateRecord, AUTOMATON_ENTRY};
+use crate::channel::{ChannelFile, Header, PredicateRecord, AUTOMATON_ENTRY, AUTOMATON_FOLDED};
 use crate::error::{LoadError, Section};
-use crate::limits::{MAX_AUTOMATA, MAX_META_BYTES, MAX_OPERAND_UNITS, MAX_RULE_PROGRAM};
-use crate::op::{Action, Level, Operands, Operator, ALL, KNOWN_FLAGS, NEGATE};
+use crate::index::RuleIndex;
+use crate::limits::{
+    MAX_AUTOMATA, MAX_META_BYTES, MAX_OPERAND_UNITS, MAX_PATTERNS, MAX_RULE_PROGRAM,
+};
+use crate::op::{Action, Level, Operands, Operator, Scanned, ALL, KNOWN_FLAGS, NEGATE};
 use crate::program::{self, Instruction};
 use crate::schema::{self, FieldType, SensorDecl, TemplateType};
 
@@ -27,6 +31,7 @@ pub struct RuleSet<'a> {
     pub(crate) max_units: usize,
     pub(crate) automata: [Option<Automaton<'a>>; MAX_AUTOMATA],
     pub(crate) automaton_count: usize,
+    pub(crate) index: Option<RuleIndex>,
     pub(crate) worst_case: u64,
 }
 
@@ -54,6 +59,8 @@ pub(crate) struct Predicate {
     pub(crate) all: bool,
     pub(crate) a: u32,
     pub(crate) b: u64,
+    pub(crate) automaton: Option<usize>,
+    pub(crate) pattern: u32,
 }
 
 impl Predicate {
@@ -65,7 +72,30 @@ impl Predicate {
             all: record.flags & ALL != 0,
             a: record.a,
             b: record.b,
+            automaton: usize::from(record.automaton).checked_sub(1),
+            pattern: record.pattern,
         })
+    }
+
+    /// How many patterns of its automaton test the predicate: one per operand for the literal
+    /// operators, one for a glob or regex.
+    pub(crate) fn pattern_count(&self) -> u64 {
+        match self.op.scanned() {
+            Scanned::Folded => self.b,
+            Scanned::Raw => 1,
+            Scanned::Never => 0,
+        }
+    }
+
+    /// The rule-index slots of its patterns, given its automaton's first slot.
+    pub(crate) fn slots(&self, base: u32) -> impl Iterator<Item = usize> {
+        let first = usize::try_from(base)
+            .ok()
+            .and_then(|b| b.checked_add(usize::try_from(self.pattern).ok()?));
+        let count = usize::try_from(self.pattern_count()).unwrap_or(0);
+        first
+            .into_iter()
+            .flat_map(move |first| (0..count).filter_map(move |k| first.checked_add(k)))
     }
 }
 
@@ -95,8 +125,11 @@ fn predicate_cost(op: Operator, count: u64, weight: u64, n: u64) -> u64 {
     body.saturating_add(1)
 }
 
-/// Worst-case work of one evaluation of a checked predicate record.
-fn record_cost(record: PredicateRecord, n: u64) -> u64 {
+/// Worst-case work of one evaluation of a checked predicate record. A glob or regex also counts
+/// one rescan of its automaton, which the interpreter makes when the event fired more patterns
+/// than it can list; a literal operator tested by an automaton costs at most its direct
+/// comparison, which is the fallback in the same case.
+fn record_cost(record: PredicateRecord, n: u64, automata: &[Option<Automaton<'_>>]) -> u64 {
     let Some(op) = Operator::from_u8(record.op) else {
         return 0;
     };
@@ -104,7 +137,15 @@ fn record_cost(record: PredicateRecord, n: u64) -> u64 {
         Operands::Strings { .. } => record.b,
         Operands::None | Operands::Pattern | Operands::Immediate => 0,
     };
-    predicate_cost(op, count, u64::from(record.weight), n)
+    let rescan = match op.scanned() {
+        Scanned::Raw => usize::from(record.automaton)
+            .checked_sub(1)
+            .and_then(|a| automata.get(a))
+            .and_then(Option::as_ref)
+            .map_or(0, |a| a.scan_cost(usize::try_from(n).unwrap_or(usize::MAX))),
+        Scanned::Folded | Scanned::Never => 0,
+    };
+    predicate_cost(op, count, u64::from(record.weight), n).saturating_add(rescan)
 }
 
 struct Loader<'a, 's> {
@@ -148,14 +189,16 @@ impl<'a> RuleSet<'a> {
             declared_fields: 0,
         };
         loader.fields()?;
-        let (automata, automaton_count) = loader.automata()?;
+        let (automata, automaton_count, patterns) = loader.automata()?;
         let max_units = usize::from(sensor.max_string_units);
         loader.predicates(&automata)?;
-        let mut worst_case = loader.rules()?;
+        let index = RuleIndex::load(&file, patterns, file.count(Section::Rules))?;
+        let mut worst_case = loader.rules(&automata, index.as_ref())?;
         loader.declared_fields_supplied()?;
         for automaton in automata.iter().flatten() {
             worst_case = worst_case.saturating_add(automaton.scan_cost(max_units));
         }
+        worst_case = worst_case.saturating_add(checked_u64(file.count(Section::Triggers)));
         if worst_case > sensor.work_budget {
             return Err(LoadError::OverBudget {
                 worst_case,
@@ -170,6 +213,7 @@ impl<'a> RuleSet<'a> {
             max_units,
             automata,
             automaton_count,
+            index,
             worst_case,
         })
     }
@@ -207,6 +251,12 @@ impl<'a> RuleSet<'a> {
     /// Number of automata.
     pub fn automaton_count(&self) -> usize {
         self.automaton_count
+    }
+
+    /// Whether the content carries a rule index, so that an event runs only the rules its
+    /// fired patterns name.
+    pub fn indexed(&self) -> bool {
+        self.index.is_some()
     }
 
     /// Upper bound on the work units one evaluation can take.
@@ -278,8 +328,9 @@ impl<'a> Loader<'a, '_> {
         Ok(())
     }
 
+    /// Loads every automaton; returns them, their count and their total number of patterns.
     #[allow(clippy::type_complexity)]
-    fn automata(&self) -> Result<([Option<Automaton<'a>>; MAX_AUTOMATA], usize), LoadError> {
+    fn automata(&self) -> Result<([Option<Automaton<'a>>; MAX_AUTOMATA], usize, usize), LoadError> {
         let mut automata: [Option<Automaton<'a>>; MAX_AUTOMATA] = Default::default();
         let directory_error = |automaton: usize| LoadError::AutomatonDirectory {
             automaton,
@@ -295,16 +346,18 @@ impl<'a> Loader<'a, '_> {
                 max: MAX_AUTOMATA,
             });
         }
+        let mut patterns = 0usize;
         for (index, slot) in automata.iter_mut().enumerate().take(count) {
             let entry = self
                 .file
                 .automaton_entry(index)
-                .filter(|e| e.reserved == 0)
+                .filter(|e| e.flags & !AUTOMATON_FOLDED == 0)
                 .ok_or(directory_error(index))?;
             let field = u8::try_from(entry.field)
                 .ok()
                 .filter(|&f| {
                     self.template.field(usize::from(f)).map(|f| f.ty) == Some(FieldType::String)
+                        && self.declared_fields & 1u32.wrapping_shl(u32::from(f)) != 0
                 })
                 .ok_or(directory_error(index))?;
             let bytes = self
@@ -314,23 +367,35 @@ impl<'a> Loader<'a, '_> {
             let offset = self
                 .file
                 .automata_offset(usize::try_from(entry.start).unwrap_or(usize::MAX));
-            *slot = Some(Automaton::load(bytes, field).map_err(|fault| match fault {
-                AutomatonFault::Misaligned => LoadError::AutomatonMisaligned {
-                    automaton: index,
-                    offset,
-                },
-                AutomatonFault::Invalid => LoadError::AutomatonInvalid {
-                    automaton: index,
-                    offset,
-                },
-                AutomatonFault::Unusable(patterns) => LoadError::AutomatonUnusable {
-                    automaton: index,
-                    offset,
-                    patterns,
-                },
-            })?);
+            let folded = entry.flags & AUTOMATON_FOLDED != 0;
+            let base = u32::try_from(patterns).unwrap_or(u32::MAX);
+            let automaton =
+                Automaton::load(bytes, field, folded, base).map_err(|fault| match fault {
+                    AutomatonFault::Misaligned => LoadError::AutomatonMisaligned {
+                        automaton: index,
+                        offset,
+                    },
+                    AutomatonFault::Invalid => LoadError::AutomatonInvalid {
+                        automaton: index,
+                        offset,
+                    },
+                    AutomatonFault::Unusable(patterns) => LoadError::AutomatonUnusable {
+                        automaton: index,
+                        offset,
+                        patterns,
+                    },
+                })?;
+            patterns = patterns.saturating_add(automaton.patterns());
+            if patterns > MAX_PATTERNS {
+                return Err(LoadError::TooMany {
+                    section: Section::Automata,
+                    count: patterns,
+                    max: MAX_PATTERNS,
+                });
+            }
+            *slot = Some(automaton);
         }
-        Ok((automata, count))
+        Ok((automata, count, patterns))
     }
 
     fn predicates(&self, automata: &[Option<Automaton<'a>>]) -> Result<(), LoadError> {
@@ -350,9 +415,6 @@ impl<'a> Loader<'a, '_> {
         automata: &[Option<Automaton<'a>>],
     ) -> Result<(), LoadError> {
         let offset = self.file.record_offset(Section::Predicates, predicate);
-        if record.reserved != 0 || record.reserved2 != 0 {
-            return Err(LoadError::ReservedNotZero { offset });
-        }
         let op = Operator::from_u8(record.op).ok_or(LoadError::UnknownOperator {
             predicate,
             offset,
@@ -412,7 +474,11 @@ impl<'a> Loader<'a, '_> {
                     return Err(count_error);
                 }
             }
-            Operands::Pattern => self.pattern(predicate, offset, record, automata)?,
+            Operands::Pattern => {
+                if record.a != 0 || record.b != 0 || record.weight != 0 {
+                    return Err(count_error);
+                }
+            }
             Operands::Strings { min, max } => {
                 let count = usize::try_from(record.b)
                     .ok()
@@ -429,42 +495,75 @@ impl<'a> Loader<'a, '_> {
                 }
             }
         }
-        Ok(())
+        self.tested_by(predicate, offset, op, record, automata)
     }
 
-    fn pattern(
+    /// Checks the automaton and patterns that test a predicate, if any: the operator must be
+    /// one an automaton of that kind tests, the automaton must scan the predicate's field and
+    /// hold every pattern the predicate names.
+    fn tested_by(
         &self,
         predicate: usize,
         offset: usize,
+        op: Operator,
         record: PredicateRecord,
         automata: &[Option<Automaton<'a>>],
     ) -> Result<(), LoadError> {
-        let available = automata.iter().flatten().count();
-        let automaton = usize::try_from(record.a)
-            .ok()
-            .and_then(|a| automata.get(a))
-            .and_then(Option::as_ref)
-            .ok_or(LoadError::AutomatonOutOfBounds {
+        let Some(index) = usize::from(record.automaton).checked_sub(1) else {
+            if op.scanned() == Scanned::Raw {
+                return Err(LoadError::AutomatonMissing {
+                    predicate,
+                    offset,
+                    op,
+                });
+            }
+            if record.pattern != 0 {
+                return Err(LoadError::ReservedNotZero {
+                    offset: offset.saturating_add(20),
+                });
+            }
+            return Ok(());
+        };
+        let number = u32::try_from(index).unwrap_or(u32::MAX);
+        let automaton = automata.get(index).and_then(Option::as_ref).ok_or(
+            LoadError::AutomatonOutOfBounds {
                 predicate,
                 offset,
-                automaton: record.a,
-                available,
-            })?;
-        if usize::try_from(record.b).map_or(true, |p| p >= automaton.patterns()) {
-            return Err(LoadError::PatternOutOfBounds {
+                automaton: number,
+                available: self.file.automaton_count().unwrap_or(0),
+            },
+        )?;
+        let fits = match op.scanned() {
+            Scanned::Folded => automaton.folded(),
+            Scanned::Raw => !automaton.folded(),
+            Scanned::Never => false,
+        };
+        if !fits {
+            return Err(LoadError::AutomatonKind {
                 predicate,
                 offset,
-                automaton: record.a,
-                pattern: record.b,
-                available: automaton.patterns(),
+                op,
+                automaton: number,
+                folded: automaton.folded(),
             });
         }
-        if automaton.field() != record.field || record.weight != 0 {
+        if automaton.field() != record.field {
             return Err(LoadError::AutomatonField {
                 predicate,
                 offset,
                 field: record.field,
                 scans: u32::from(automaton.field()),
+            });
+        }
+        let count = Predicate::decode(record).map_or(0, |p| p.pattern_count());
+        let end = u64::from(record.pattern).saturating_add(count);
+        if end > checked_u64(automaton.patterns()) {
+            return Err(LoadError::PatternOutOfBounds {
+                predicate,
+                offset,
+                automaton: number,
+                pattern: end.saturating_sub(1),
+                available: automaton.patterns(),
             });
         }
         Ok(())
@@ -517,16 +616,91 @@ impl<'a> Loader<'a, '_> {
     }
 
     /// Checks every rule; returns the worst-case work of running all their programs.
-    fn rules(&self) -> Result<u64, LoadError> {
+    fn rules(
+        &self,
+        automata: &[Option<Automaton<'a>>],
+        index: Option<&RuleIndex>,
+    ) -> Result<u64, LoadError> {
         let mut total = 0u64;
         for rule in 0..self.file.count(Section::Rules) {
-            total = total.saturating_add(self.rule(rule)?);
+            total = total.saturating_add(self.rule(rule, automata)?);
+            if let Some(index) = index {
+                self.indexed(rule, automata, index)?;
+            }
         }
         Ok(total)
     }
 
+    /// Checks that the rule index may skip `rule` on every event that fires none of the patterns
+    /// it lists the rule under: either the rule is unindexed, or its program cannot hold when
+    /// the predicates those patterns decide are false.
+    fn indexed(
+        &self,
+        rule: usize,
+        automata: &[Option<Automaton<'a>>],
+        index: &RuleIndex,
+    ) -> Result<(), LoadError> {
+        if index.is_unindexed(&self.file, rule) {
+            return Ok(());
+        }
+        let Some(record) = self.file.rule(rule) else {
+            return Ok(());
+        };
+        let start = usize::try_from(record.program_start).unwrap_or(usize::MAX);
+        let len = usize::try_from(record.program_len).unwrap_or(0);
+        let words = (0..len).map(|pc| {
+            start
+                .checked_add(pc)
+                .and_then(|at| self.file.instruction(at))
+                .unwrap_or(0)
+        });
+        let decided =
+            |n: u32| self.decided_false(n, automata, |slot| index.lists(&self.file, slot, rule));
+        if program::may_hold(words, decided) {
+            return Err(LoadError::RuleNotIndexed {
+                rule,
+                offset: self.file.record_offset(Section::Rules, rule),
+            });
+        }
+        Ok(())
+    }
+
+    /// Whether predicate `n` is false whenever none of the slots `listed` accepts fired: it is
+    /// tested by an automaton, not negated, and either every one of its patterns is listed or,
+    /// with `all`, at least one is.
+    fn decided_false(
+        &self,
+        n: u32,
+        automata: &[Option<Automaton<'a>>],
+        listed: impl FnMut(usize) -> bool,
+    ) -> bool {
+        let Some(p) = usize::try_from(n)
+            .ok()
+            .and_then(|i| self.file.predicate(i))
+            .and_then(Predicate::decode)
+        else {
+            return false;
+        };
+        let Some(automaton) = p
+            .automaton
+            .and_then(|a| automata.get(a))
+            .and_then(Option::as_ref)
+        else {
+            return false;
+        };
+        if p.negate || p.pattern_count() == 0 {
+            return false;
+        }
+        let mut slots = p.slots(automaton.base());
+        if p.all {
+            slots.any(listed)
+        } else {
+            slots.all(listed)
+        }
+    }
+
     /// Checks one rule; returns the worst-case work of running its program.
-    fn rule(&self, rule: usize) -> Result<u64, LoadError> {
+    fn rule(&self, rule: usize, automata: &[Option<Automaton<'a>>]) -> Result<u64, LoadError> {
         let offset = self.file.record_offset(Section::Rules, rule);
         let Some(record) = self.file.rule(rule) else {
             return Ok(0);
@@ -581,14 +755,20 @@ impl<'a> Loader<'a, '_> {
         })?;
         let mut cost = 0u64;
         for pc in 0..len {
-            cost = cost.saturating_add(self.handshake(rule, start, pc)?);
+            cost = cost.saturating_add(self.handshake(rule, start, pc, automata)?);
         }
         Ok(cost)
     }
 
     /// The schema handshake for one instruction: a predicate it pushes must exist, and must
     /// read only a field the sensor supplies. Returns the instruction's worst-case work.
-    fn handshake(&self, rule: usize, start: usize, pc: usize) -> Result<u64, LoadError> {
+    fn handshake(
+        &self,
+        rule: usize,
+        start: usize,
+        pc: usize,
+        automata: &[Option<Automaton<'a>>],
+    ) -> Result<u64, LoadError> {
         let at = start.saturating_add(pc);
         let word = self.file.instruction(at).unwrap_or(0);
         let Ok(Instruction::Pred(predicate)) = Instruction::decode(word) else {
@@ -619,7 +799,8 @@ impl<'a> Loader<'a, '_> {
                 build: self.sensor.build,
             });
         }
-        Ok(record_cost(record, u64::from(self.sensor.max_string_units)).saturating_add(1))
+        let n = u64::from(self.sensor.max_string_units);
+        Ok(record_cost(record, n, automata).saturating_add(1))
     }
 
     fn declared_fields_supplied(&self) -> Result<(), LoadError> {

@@ -122,6 +122,21 @@ pub mod kind {
     pub const DECLARED_FIELD_NOT_SUPPLIED: u32 = 44;
     /// Worst-case work over budget: `value` = worst case, `bound` = budget.
     pub const OVER_BUDGET: u32 = 45;
+    /// A predicate names an automaton of the wrong kind: `predicate`, `offset`, `op`,
+    /// `automaton`, `value` = 1 if that automaton reads folded input.
+    pub const AUTOMATON_KIND: u32 = 46;
+    /// A glob or regex predicate names no automaton: `predicate`, `offset`, `op`.
+    pub const AUTOMATON_MISSING: u32 = 47;
+    /// Triggers section length disagrees with its counts: `offset`, `value` = length,
+    /// `bound` = length expected.
+    pub const TRIGGERS_LENGTH: u32 = 48;
+    /// Triggers section slot count is not the automata's pattern total: `offset`,
+    /// `value` = slots declared, `bound` = patterns.
+    pub const TRIGGERS_SLOTS: u32 = 49;
+    /// A triggers section word is out of range or order: `offset`, `value` = the word.
+    pub const TRIGGER_ENTRY: u32 = 50;
+    /// A rule the index could skip while it may match: `rule`, `offset`.
+    pub const RULE_NOT_INDEXED: u32 = 51;
 }
 
 /// Program fault codes, in [`SensorLoadError::detail`] for [`kind::PROGRAM`].
@@ -253,8 +268,10 @@ pub const SENSOR_SECTION_PROGRAM: u32 = 5;
 pub const SENSOR_SECTION_STRINGS: u32 = 6;
 /// `SENSOR_SECTION_AUTOMATA`.
 pub const SENSOR_SECTION_AUTOMATA: u32 = 7;
+/// `SENSOR_SECTION_TRIGGERS`.
+pub const SENSOR_SECTION_TRIGGERS: u32 = 8;
 
-/// The `SENSOR_SECTION_*` code of a section: 1 (fields) to 7 (automata), in file order.
+/// The `SENSOR_SECTION_*` code of a section: 1 (fields) to 8 (triggers), in file order.
 pub fn section_code(section: Section) -> u32 {
     match section {
         Section::Fields => SENSOR_SECTION_FIELDS,
@@ -264,6 +281,7 @@ pub fn section_code(section: Section) -> u32 {
         Section::Program => SENSOR_SECTION_PROGRAM,
         Section::Strings => SENSOR_SECTION_STRINGS,
         Section::Automata => SENSOR_SECTION_AUTOMATA,
+        Section::Triggers => SENSOR_SECTION_TRIGGERS,
     }
 }
 
@@ -592,6 +610,63 @@ impl From<&LoadError> for SensorLoadError {
                 e.offset = n64(offset);
                 e.value = n64(patterns);
                 e.bound = n64(sensor_core::limits::MAX_PATTERNS_PER_AUTOMATON);
+            }
+            LoadError::AutomatonKind {
+                predicate,
+                offset,
+                op,
+                automaton,
+                folded,
+            } => {
+                e.kind = kind::AUTOMATON_KIND;
+                e.predicate = n32(predicate);
+                e.offset = n64(offset);
+                e.op = op_code(op);
+                e.automaton = automaton;
+                e.value = u64::from(folded);
+            }
+            LoadError::AutomatonMissing {
+                predicate,
+                offset,
+                op,
+            } => {
+                e.kind = kind::AUTOMATON_MISSING;
+                e.predicate = n32(predicate);
+                e.offset = n64(offset);
+                e.op = op_code(op);
+            }
+            LoadError::TriggersLength {
+                offset,
+                len,
+                expected,
+            } => {
+                e.kind = kind::TRIGGERS_LENGTH;
+                e.section = SENSOR_SECTION_TRIGGERS;
+                e.offset = n64(offset);
+                e.value = n64(len);
+                e.bound = n64(expected);
+            }
+            LoadError::TriggersSlots {
+                offset,
+                declared,
+                patterns,
+            } => {
+                e.kind = kind::TRIGGERS_SLOTS;
+                e.section = SENSOR_SECTION_TRIGGERS;
+                e.offset = n64(offset);
+                e.value = u64::from(declared);
+                e.bound = n64(patterns);
+            }
+            LoadError::TriggerEntry { offset, value } => {
+                e.kind = kind::TRIGGER_ENTRY;
+                e.section = SENSOR_SECTION_TRIGGERS;
+                e.offset = n64(offset);
+                e.value = u64::from(value);
+            }
+            LoadError::RuleNotIndexed { rule, offset } => {
+                e.kind = kind::RULE_NOT_INDEXED;
+                e.rule = n32(rule);
+                e.offset = n64(offset);
             }
             LoadError::BadRuleText { rule, offset } => {
                 e.kind = kind::BAD_RULE_TEXT;
@@ -1060,6 +1135,54 @@ mod tests {
                 },
                 vec![219, 220],
             ),
+            (
+                E::AutomatonKind {
+                    predicate: 221,
+                    offset: 222,
+                    op,
+                    automaton: 223,
+                    folded: true,
+                },
+                vec![221, 222, 3, 223, 1],
+            ),
+            (
+                E::AutomatonMissing {
+                    predicate: 224,
+                    offset: 225,
+                    op,
+                },
+                vec![224, 225, 3],
+            ),
+            (
+                E::TriggersLength {
+                    offset: 226,
+                    len: 227,
+                    expected: 228,
+                },
+                vec![8, 226, 227, 228],
+            ),
+            (
+                E::TriggersSlots {
+                    offset: 229,
+                    declared: 230,
+                    patterns: 231,
+                },
+                vec![8, 229, 230, 231],
+            ),
+            (
+                E::TriggerEntry {
+                    offset: 232,
+                    value: 233,
+                },
+                vec![8, 232, 233],
+            ),
+            (
+                E::RuleNotIndexed {
+                    rule: 234,
+                    offset: 235,
+                },
+                vec![234, 235],
+            ),
         ]
     }
 
@@ -1102,7 +1225,7 @@ mod tests {
             .iter()
             .map(|(e, _)| SensorLoadError::from(e).kind)
             .collect();
-        let expected: Vec<u32> = (1..=45).collect();
+        let expected: Vec<u32> = (1..=51).collect();
         assert_eq!(kinds, expected);
     }
 

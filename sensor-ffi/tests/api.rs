@@ -336,7 +336,7 @@ fn update_checks_its_arguments_and_content_alignment() {
     assert_eq!(result.error.kind, kind::BAD_MAGIC);
     let (status, result) = slot.update(&Content::new(&april.bytes()[..40]));
     assert_eq!(status, status::content_refused(kind::TRUNCATED));
-    assert_eq!((result.error.value, result.error.bound), (40, 120));
+    assert_eq!((result.error.value, result.error.bound), (40, 128));
     let mut flipped = april.bytes().to_vec();
     let last = flipped.len() - 1;
     flipped[last] ^= 0x55;

@@ -111,6 +111,12 @@ fn rust_constants() -> BTreeMap<String, u64> {
             kind::DECLARED_FIELD_NOT_SUPPLIED,
         ),
         ("OVER_BUDGET", kind::OVER_BUDGET),
+        ("AUTOMATON_KIND", kind::AUTOMATON_KIND),
+        ("AUTOMATON_MISSING", kind::AUTOMATON_MISSING),
+        ("TRIGGERS_LENGTH", kind::TRIGGERS_LENGTH),
+        ("TRIGGERS_SLOTS", kind::TRIGGERS_SLOTS),
+        ("TRIGGER_ENTRY", kind::TRIGGER_ENTRY),
+        ("RULE_NOT_INDEXED", kind::RULE_NOT_INDEXED),
     ] {
         put(&format!("SENSOR_ERROR_{name}"), u64::from(value));
     }
@@ -122,6 +128,7 @@ fn rust_constants() -> BTreeMap<String, u64> {
         ("PROGRAM", error::SENSOR_SECTION_PROGRAM),
         ("STRINGS", error::SENSOR_SECTION_STRINGS),
         ("AUTOMATA", error::SENSOR_SECTION_AUTOMATA),
+        ("TRIGGERS", error::SENSOR_SECTION_TRIGGERS),
     ] {
         put(&format!("SENSOR_SECTION_{name}"), u64::from(value));
     }

@@ -1,21 +1,29 @@
-//! The content compiler: [`ir::Content`] laid out as a channel file (format 1).
+//! The content compiler: [`ir::Content`] laid out as a channel file (format 2).
 //!
 //! It folds string operands the way the core folds inputs, deduplicates the string pool, turns
-//! conditions into postfix programs, and compiles every glob and regular expression that reads
-//! the same field into one multi-pattern DFA, so the sensor scans each field once per event
-//! however many patterns read it. It refuses what the core would refuse, with the rule and
-//! predicate named, so bad content stops here and never reaches a sensor.
+//! conditions into postfix programs, and compiles the patterns that read the same field into
+//! multi-pattern DFAs, so the sensor scans a field with a few automata per event however many
+//! patterns read it: globs and regular expressions go into the field's raw automata, the
+//! operands of literal string predicates (equals, contains, begins-with, ends-with, image) into
+//! its folded ones, and a field's patterns are split over several automata when one DFA would
+//! be too large. From the automata it builds the rule index: the patterns under which each rule
+//! is listed, so that the sensor runs only the rules that can match. It refuses what the core would refuse, with the
+//! rule and predicate named, so bad content stops here and never reaches a sensor.
+//!
+//! The layout is specified in `docs/channel-file-format.md`.
 
 use std::collections::HashMap;
 use std::fmt;
+use std::ops::Range;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use regex_automata::dfa::dense;
 use regex_automata::dfa::StartKind;
 use regex_automata::util::syntax;
 use regex_automata::MatchKind;
 use sensor_core::channel::{
-    AUTOMATA_HEADER, AUTOMATON_ENTRY, DIRECTORY_LEN, FORMAT_VERSION, HEADER_LEN, MAGIC,
-    SECTION_ALIGN,
+    AUTOMATA_HEADER, AUTOMATON_ENTRY, AUTOMATON_FOLDED, DIRECTORY_LEN, FORMAT_VERSION, HEADER_LEN,
+    INSTRUCTION, MAGIC, OPERAND_RECORD, PREDICATE_RECORD, RULE_RECORD, SECTION_ALIGN,
 };
 use sensor_core::crc32::crc32;
 use sensor_core::fold::fold;
@@ -58,10 +66,11 @@ pub enum CompileErrorKind {
     OperandTooLong(usize),
     /// A regular expression does not parse, or cannot run as a DFA.
     Pattern(String, String),
-    /// A field's automaton exceeds the size limit.
+    /// A glob or regex alone makes its field's automaton exceed the size limit.
     AutomatonTooLarge(String, String),
-    /// More automata (fields x pattern chunks) than the format allows.
-    TooManyAutomata(usize),
+    /// More automata than the format allows: how many the patterns need, and how many of them
+    /// each field needs.
+    TooManyAutomata(usize, String),
     /// A condition nests too deeply for the evaluation stack.
     ConditionTooDeep(String),
     /// A condition refers to a predicate the rule does not have.
@@ -99,9 +108,9 @@ impl fmt::Display for CompileError {
             CompileErrorKind::AutomatonTooLarge(field, why) => {
                 write!(f, "the automaton for field {field} is too large: {why}")
             }
-            CompileErrorKind::TooManyAutomata(n) => write!(
+            CompileErrorKind::TooManyAutomata(n, fields) => write!(
                 f,
-                "the patterns need {n} automata; at most {} are allowed",
+                "the patterns need {n} automata ({fields}); at most {} are allowed",
                 limits::MAX_AUTOMATA
             ),
             CompileErrorKind::ConditionTooDeep(why) => write!(f, "condition too deep: {why}"),
@@ -152,6 +161,35 @@ fn pattern_text(p: &Predicate, text: &str) -> String {
     }
 }
 
+/// The literal pattern that tests folded operand text `s` for `op` (the format's table), or
+/// `None` for an operator no automaton tests.
+fn literal_pattern(op: Operator, s: &str) -> Option<String> {
+    let e = regex_syntax::escape(s);
+    Some(match op {
+        Operator::Equals => format!("^{e}$"),
+        Operator::BeginsWith => format!("^{e}"),
+        Operator::EndsWith => format!("{e}$"),
+        Operator::Contains => e,
+        Operator::Image if s.contains('\\') => format!("^{e}$"),
+        Operator::Image => format!(r"(?:^|\\){e}$"),
+        _ => return None,
+    })
+}
+
+/// The patterns a literal string predicate contributes to its field's folded automata, one per
+/// operand, or `None` when no automaton may test it: less-than and more-than, and predicates
+/// with an operand holding U+FFFD (an unpaired surrogate in the input reaches an automaton as
+/// U+FFFD, so the automaton and the direct comparison would disagree).
+fn literal_patterns(op: Operator, folded: &[String]) -> Option<Vec<String>> {
+    if folded
+        .iter()
+        .any(|s| s.contains(char::REPLACEMENT_CHARACTER))
+    {
+        return None;
+    }
+    folded.iter().map(|s| literal_pattern(op, s)).collect()
+}
+
 struct Tables {
     fields: u32,
     rules: Vec<u8>,
@@ -160,15 +198,29 @@ struct Tables {
     program: Vec<u8>,
     strings: Vec<u8>,
     pool: HashMap<Vec<u8>, u32>,
-    /// Every glob and regex predicate's pattern, in predicate order.
-    patterns: Vec<Pattern>,
+    /// The patterns of every predicate an automaton tests, in predicate order.
+    runs: Vec<Run>,
 }
 
-/// A glob or regex operand on its way into a field's automaton.
-struct Pattern {
+/// One predicate's patterns on their way into an automaton. A predicate's patterns sit together
+/// in one automaton, so runs are the units a field's patterns are split along.
+struct Run {
+    /// Global index of the predicate.
+    predicate: usize,
+    /// Index of its rule in [`Content::rules`].
+    rule: usize,
+    /// The field the automaton scans.
     field: usize,
-    regex: String,
-    source: String,
+    /// Whether the automaton scans the field folded (literal operators) or raw (glob, regex).
+    folded: bool,
+    /// Whether every pattern starts with `^`, so that an automaton of such runs needs no
+    /// unanchored prefix.
+    anchored: bool,
+    /// The regular expressions, one per pattern.
+    regexes: Vec<String>,
+    /// The glob or regex as written; `None` for a literal predicate, which may do without an
+    /// automaton.
+    source: Option<String>,
     origin: Origin,
 }
 
@@ -191,13 +243,18 @@ impl Tables {
         )
     }
 
-    fn operand(&mut self, s: &str) -> Result<(u32, u32), CompileErrorKind> {
+    /// Stores `s` folded as an operand string; returns its pool offset, its length in code units
+    /// and the folded text.
+    fn operand(&mut self, s: &str) -> Result<(u32, u32, String), CompileErrorKind> {
         let units: Vec<u16> = s.encode_utf16().map(fold).collect();
         if units.len() > limits::MAX_OPERAND_UNITS {
             return Err(CompileErrorKind::OperandTooLong(units.len()));
         }
+        // Lossless: `fold` maps every character of the BMP to a character and leaves
+        // surrogates, which come in pairs in a `str`, alone.
+        let folded = String::from_utf16_lossy(&units);
         let bytes = units.iter().flat_map(|u| u.to_le_bytes()).collect();
-        Ok((self.intern(bytes), units.len() as u32))
+        Ok((self.intern(bytes), units.len() as u32, folded))
     }
 }
 
@@ -210,6 +267,11 @@ fn floor_char_boundary(s: &str, max: usize) -> usize {
 
 /// Compiles content to channel-file bytes.
 pub fn compile(content: &Content) -> Result<Vec<u8>, CompileError> {
+    compile_with_limit(content, MAX_DFA_BYTES)
+}
+
+/// [`compile`], with automata of at most `limit` bytes each.
+fn compile_with_limit(content: &Content, limit: usize) -> Result<Vec<u8>, CompileError> {
     let template =
         schema::template(content.template_id, content.template_version).ok_or(CompileError {
             origin: Origin::default(),
@@ -224,32 +286,55 @@ pub fn compile(content: &Content) -> Result<Vec<u8>, CompileError> {
         program: Vec::new(),
         strings: Vec::new(),
         pool: HashMap::new(),
-        patterns: Vec::new(),
+        runs: Vec::new(),
     };
-    for rule in &content.rules {
-        compile_rule(&mut t, template, rule).map_err(|(origin, kind)| CompileError {
+    for (index, rule) in content.rules.iter().enumerate() {
+        compile_rule(&mut t, template, rule, index).map_err(|(origin, kind)| CompileError {
             origin,
             rule: Some(rule.id.clone()),
             kind,
         })?;
     }
     check_caps(&t)?;
-    let automata = build_automata(&mut t, template)?;
-    Ok(assemble(content, &t, &automata))
+    let automata = build_automata(&t, content, template, limit)?;
+    let slots = place_predicates(&mut t, &automata);
+    let triggers = if automata.is_empty() {
+        Vec::new()
+    } else {
+        let index = rule_index(content, &t, &slots);
+        triggers_section(&index, automata.iter().map(|a| a.patterns).sum())
+    };
+    let file = assemble(content, &t, &automata, triggers);
+    if file.len() > limits::MAX_FILE_BYTES {
+        return Err(CompileError {
+            origin: Origin::default(),
+            rule: None,
+            kind: CompileErrorKind::TooLarge(
+                "bytes in the channel file",
+                file.len(),
+                limits::MAX_FILE_BYTES,
+            ),
+        });
+    }
+    Ok(file)
 }
 
 fn check_caps(t: &Tables) -> Result<(), CompileError> {
     let caps = [
-        ("rules", t.rules.len() / 32, limits::MAX_RULES),
+        ("rules", t.rules.len() / RULE_RECORD, limits::MAX_RULES),
         (
             "predicates",
-            t.predicates.len() / 24,
+            t.predicates.len() / PREDICATE_RECORD,
             limits::MAX_PREDICATES,
         ),
-        ("operands", t.operands.len() / 8, limits::MAX_OPERANDS),
+        (
+            "operands",
+            t.operands.len() / OPERAND_RECORD,
+            limits::MAX_OPERANDS,
+        ),
         (
             "instructions",
-            t.program.len() / 4,
+            t.program.len() / INSTRUCTION,
             limits::MAX_INSTRUCTIONS,
         ),
     ];
@@ -267,12 +352,18 @@ fn check_caps(t: &Tables) -> Result<(), CompileError> {
 
 type Located<T> = Result<T, (Origin, CompileErrorKind)>;
 
-fn compile_rule(t: &mut Tables, template: &schema::TemplateType, rule: &Rule) -> Located<()> {
-    let first = (t.predicates.len() / 24) as u32;
+/// Compiles rule number `index`: its predicates, its program and its record.
+fn compile_rule(
+    t: &mut Tables,
+    template: &schema::TemplateType,
+    rule: &Rule,
+    index: usize,
+) -> Located<()> {
+    let first = (t.predicates.len() / PREDICATE_RECORD) as u32;
     for p in &rule.predicates {
-        compile_predicate(t, template, p).map_err(|kind| (p.origin.clone(), kind))?;
+        compile_predicate(t, template, p, index).map_err(|kind| (p.origin.clone(), kind))?;
     }
-    let start = (t.program.len() / 4) as u32;
+    let start = (t.program.len() / INSTRUCTION) as u32;
     let mut code = Vec::new();
     emit(&rule.condition, first, rule.predicates.len(), &mut code)
         .map_err(|kind| (rule.origin.clone(), kind))?;
@@ -313,10 +404,14 @@ fn compile_rule(t: &mut Tables, template: &schema::TemplateType, rule: &Rule) ->
     Ok(())
 }
 
+/// Compiles one predicate of rule number `rule` into its record, and its patterns, if an
+/// automaton tests it, into a [`Run`]. The record's automaton and first pattern stay zero until
+/// [`place_predicates`] knows them.
 fn compile_predicate(
     t: &mut Tables,
     template: &schema::TemplateType,
     p: &Predicate,
+    rule: usize,
 ) -> Result<(), CompileErrorKind> {
     let field = template
         .field(p.field)
@@ -325,21 +420,37 @@ fn compile_predicate(
         return Err(CompileErrorKind::OperatorFieldType(p.op, field.ty.name()));
     }
     let flags = if p.negate { NEGATE } else { 0 } | if p.all { ALL } else { 0 };
+    let predicate = t.predicates.len() / PREDICATE_RECORD;
+    let run = |folded, anchored, regexes, source| Run {
+        predicate,
+        rule,
+        field: p.field,
+        folded,
+        anchored,
+        regexes,
+        source,
+        origin: p.origin.clone(),
+    };
     let (a, b, weight) = match p.op.operands() {
         Operands::None => expect_none(p).map(|()| (0, 0, 0))?,
         Operands::Immediate => (0, expect_int(p)?, 0),
         Operands::Pattern => {
             let text = expect_one_str(p)?;
-            let index = t.patterns.len();
-            t.patterns.push(Pattern {
-                field: p.field,
-                regex: pattern_text(p, text),
-                source: text.to_owned(),
-                origin: p.origin.clone(),
-            });
-            (index as u32, 0, 0)
+            let regex = pattern_text(p, text);
+            check_pattern(&regex).map_err(|why| CompileErrorKind::Pattern(text.to_owned(), why))?;
+            let anchored = starts_anchored(&regex);
+            t.runs
+                .push(run(false, anchored, vec![regex], Some(text.to_owned())));
+            (0, 0, 0)
         }
-        Operands::Strings { min, max } => strings(t, p, min, max)?,
+        Operands::Strings { min, max } => {
+            let (a, b, weight, folded) = strings(t, p, min, max)?;
+            if let Some(regexes) = literal_patterns(p.op, &folded) {
+                let anchored = regexes.iter().all(|r| r.starts_with('^'));
+                t.runs.push(run(true, anchored, regexes, None));
+            }
+            (a, b, weight)
+        }
     };
     if p.op.reads_input() {
         t.fields |= 1 << p.field;
@@ -378,30 +489,34 @@ fn expect_one_str(p: &Predicate) -> Result<&str, CompileErrorKind> {
     }
 }
 
+/// Stores a string predicate's operands; returns its first operand, operand count and weight,
+/// and the folded operand texts.
 fn strings(
     t: &mut Tables,
     p: &Predicate,
     min: usize,
     max: usize,
-) -> Result<(u32, u64, u32), CompileErrorKind> {
+) -> Result<(u32, u64, u32, Vec<String>), CompileErrorKind> {
     if !(min..=max).contains(&p.operands.len()) {
         return Err(CompileErrorKind::Operands(
             p.op,
             format!("takes {min} to {max} strings, got {}", p.operands.len()),
         ));
     }
-    let first = (t.operands.len() / 8) as u32;
+    let first = (t.operands.len() / OPERAND_RECORD) as u32;
     let mut weight = 0u32;
+    let mut folded = Vec::with_capacity(p.operands.len());
     for operand in &p.operands {
         let Operand::Str(s) = operand else {
             return Err(CompileErrorKind::Operands(p.op, "takes strings".into()));
         };
-        let (start, units) = t.operand(s)?;
+        let (start, units, text) = t.operand(s)?;
         t.operands.extend_from_slice(&start.to_le_bytes());
         t.operands.extend_from_slice(&units.to_le_bytes());
         weight = weight.saturating_add(units);
+        folded.push(text);
     }
-    Ok((first, p.operands.len() as u64, weight))
+    Ok((first, p.operands.len() as u64, weight, folded))
 }
 
 /// Emits postfix code for `expr`; predicate `i` of the rule is global predicate `first + i`.
@@ -442,107 +557,421 @@ fn emit(
     Ok(())
 }
 
-/// One compiled automaton: the field it scans and its serialized DFA.
+/// One compiled automaton: the field it scans and how, the runs it holds in pattern order
+/// (indices into [`Tables::runs`]), its pattern count and its serialized DFA.
 struct Built {
     field: usize,
+    folded: bool,
+    runs: Vec<usize>,
+    patterns: usize,
     bytes: Vec<u8>,
 }
 
+/// Runs tried together in the first automaton of a group; later automata start from the run
+/// count of the one before.
+const FIRST_GUESS: usize = 64;
+
+/// Compiles every run into automata of at most `limit` bytes each: one group of runs per field,
+/// kind (folded or raw) and anchoring, each group packed into as many automata as it needs.
+/// Groups are built in parallel; the automata come out in group order.
 fn build_automata(
-    t: &mut Tables,
+    t: &Tables,
+    content: &Content,
     template: &schema::TemplateType,
+    limit: usize,
 ) -> Result<Vec<Built>, CompileError> {
-    let mut by_field: Vec<(usize, Vec<usize>)> = Vec::new();
-    for (i, pattern) in t.patterns.iter().enumerate() {
-        match by_field.iter_mut().find(|(f, _)| *f == pattern.field) {
-            Some((_, list)) => list.push(i),
-            None => by_field.push((pattern.field, vec![i])),
-        }
-    }
+    let field_name = |field: usize| template.field(field).map_or("?", |f| f.name);
     let mut built = Vec::new();
-    let mut assignment = vec![(0u32, 0u64); t.patterns.len()];
-    for (field, list) in by_field {
-        for chunk in list.chunks(limits::MAX_PATTERNS_PER_AUTOMATON) {
-            let automaton = built.len() as u32;
-            for (pid, &pattern) in chunk.iter().enumerate() {
-                assignment[pattern] = (automaton, pid as u64);
+    for packed in in_parallel(&groups(&t.runs), |group| pack(t, group, limit)) {
+        built.extend(packed.map_err(|(run, why)| {
+            let run = &t.runs[run];
+            let pattern = run.source.as_deref().unwrap_or_default();
+            CompileError {
+                origin: run.origin.clone(),
+                rule: content.rules.get(run.rule).map(|r| r.id.clone()),
+                kind: CompileErrorKind::AutomatonTooLarge(
+                    field_name(run.field).to_owned(),
+                    format!("pattern {pattern:?} alone: {why}"),
+                ),
             }
-            let name = template.field(field).map_or("?", |f| f.name);
-            let bytes = build_dfa(t, chunk, name)?;
-            built.push(Built { field, bytes });
-        }
+        })?);
     }
-    if built.len() > limits::MAX_AUTOMATA {
-        return Err(CompileError {
-            origin: Origin::default(),
-            rule: None,
-            kind: CompileErrorKind::TooManyAutomata(built.len()),
-        });
-    }
-    patch_pattern_predicates(t, &assignment);
+    check_automata(&built, field_name)?;
     Ok(built)
 }
 
-/// Pattern predicates were written with their pattern's global index in `a`; now that automata
-/// are laid out, point them at (automaton, pattern id).
-fn patch_pattern_predicates(t: &mut Tables, assignment: &[(u32, u64)]) {
-    for record in t.predicates.chunks_exact_mut(24) {
-        let op = Operator::from_u8(record[1]);
-        if !matches!(op, Some(Operator::Glob | Operator::Regex)) {
-            continue;
+/// `f` applied to every item, on as many threads as the machine runs at once; results in item
+/// order.
+fn in_parallel<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync) -> Vec<R> {
+    let workers = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .min(items.len());
+    let next = AtomicUsize::new(0);
+    let mut results: Vec<(usize, R)> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..workers)
+            .map(|_| {
+                scope.spawn(|| {
+                    let mut done = Vec::new();
+                    loop {
+                        let i = next.fetch_add(1, Ordering::Relaxed);
+                        let Some(item) = items.get(i) else {
+                            return done;
+                        };
+                        done.push((i, f(item)));
+                    }
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
+            .collect()
+    });
+    results.sort_by_key(|(i, _)| *i);
+    results.into_iter().map(|(_, r)| r).collect()
+}
+
+/// The runs grouped by field, kind and anchoring, groups in order of their first run, each
+/// group's runs sorted by their patterns so that patterns sharing a prefix share an automaton.
+/// Anchored and unanchored patterns go apart: an automaton whose patterns all start with `^`
+/// needs no unanchored prefix and stays about the size of a trie of its patterns, while mixed
+/// with unanchored patterns the same patterns cost many times the states and the build time.
+fn groups(runs: &[Run]) -> Vec<Vec<usize>> {
+    let mut keys: Vec<(usize, bool, bool)> = Vec::new();
+    let mut groups: Vec<Vec<usize>> = Vec::new();
+    for (index, run) in runs.iter().enumerate() {
+        let key = (run.field, run.folded, run.anchored);
+        match keys.iter().position(|k| *k == key) {
+            Some(g) => groups[g].push(index),
+            None => {
+                keys.push(key);
+                groups.push(vec![index]);
+            }
         }
-        let index = u32::from_le_bytes(record[4..8].try_into().expect("4 bytes")) as usize;
-        let (automaton, pattern) = assignment[index];
-        record[4..8].copy_from_slice(&automaton.to_le_bytes());
-        record[8..16].copy_from_slice(&pattern.to_le_bytes());
+    }
+    for group in &mut groups {
+        group.sort_by(|&a, &b| runs[a].regexes.cmp(&runs[b].regexes));
+    }
+    groups
+}
+
+/// Packs `group` (the runs of one group, in their order) into consecutive automata of at most
+/// `limit` bytes, each holding as many runs as [`largest_chunk`] finds. A literal run that does
+/// not fit alone goes without an automaton (the interpreter compares its operands directly); a
+/// glob or regex that does not fit alone is an error: the run and why.
+fn pack(t: &Tables, group: &[usize], limit: usize) -> Result<Vec<Built>, (usize, String)> {
+    let mut out = Vec::new();
+    let mut guess = FIRST_GUESS;
+    let mut rest = group;
+    while let [first, ..] = rest {
+        match largest_chunk(t, rest, limit, guess) {
+            Ok((n, bytes)) => {
+                let run = &t.runs[*first];
+                out.push(Built {
+                    field: run.field,
+                    folded: run.folded,
+                    runs: rest[..n].to_vec(),
+                    patterns: patterns(t, &rest[..n]),
+                    bytes,
+                });
+                guess = n;
+                rest = &rest[n..];
+            }
+            Err(why) if t.runs[*first].source.is_some() => return Err((*first, why)),
+            Err(_) => rest = &rest[1..],
+        }
+    }
+    Ok(out)
+}
+
+/// Total patterns of some runs.
+fn patterns(t: &Tables, runs: &[usize]) -> usize {
+    runs.iter().map(|&r| t.runs[r].regexes.len()).sum()
+}
+
+/// The longest prefix of `runs` found to build within `limit` bytes, as a run count and the
+/// serialized DFA, or why the first run alone does not. Starts from `guess` runs, grows the
+/// count in proportion to the room a build leaves and shrinks it after a failure, and stops at
+/// a build three quarters full, or at a fitting build at least half full once a longer one
+/// failed; so each automaton takes few builds, and a group of like runs mostly one each.
+fn largest_chunk(
+    t: &Tables,
+    runs: &[usize],
+    limit: usize,
+    guess: usize,
+) -> Result<(usize, Vec<u8>), String> {
+    let most = pattern_cap(t, runs);
+    let mut fits: Option<(usize, Vec<u8>)> = None;
+    let mut fails = most + 1;
+    let mut n = guess.clamp(1, most);
+    loop {
+        match build_dfa(t, &runs[..n], limit) {
+            Ok(bytes) => {
+                let failed = fails <= most;
+                if n == most
+                    || fails - n == 1
+                    || 4 * bytes.len() >= 3 * limit
+                    || (failed && 2 * bytes.len() >= limit)
+                {
+                    return Ok((n, bytes));
+                }
+                let room = n.saturating_mul(limit / 10 * 9) / bytes.len().max(1);
+                let next = room.clamp(n + 1, 4 * n).min(fails - 1);
+                fits = Some((n, bytes));
+                n = next;
+            }
+            Err(why) => {
+                fails = n;
+                n = match fits {
+                    None if n == 1 => return Err(why),
+                    None => n * 2 / 3,
+                    Some((lo, bytes)) if 2 * bytes.len() >= limit || fails - lo == 1 => {
+                        return Ok((lo, bytes))
+                    }
+                    Some((lo, _)) => lo + (fails - lo) / 2,
+                };
+            }
+        }
     }
 }
 
-fn build_dfa(t: &Tables, chunk: &[usize], field: &str) -> Result<Vec<u8>, CompileError> {
-    for &i in chunk {
-        let pattern = &t.patterns[i];
-        check_pattern(&pattern.regex).map_err(|why| CompileError {
-            origin: pattern.origin.clone(),
-            rule: None,
-            kind: CompileErrorKind::Pattern(pattern.source.clone(), why),
-        })?;
+/// How many leading `runs` fit the format's cap on patterns per automaton (at least one: a run
+/// has at most [`limits::MAX_PREDICATE_OPERANDS`] patterns).
+fn pattern_cap(t: &Tables, runs: &[usize]) -> usize {
+    let mut total = 0;
+    runs.iter()
+        .take_while(|&&r| {
+            total += t.runs[r].regexes.len();
+            total <= limits::MAX_PATTERNS_PER_AUTOMATON
+        })
+        .count()
+        .max(1)
+}
+
+/// Refuses more automata, or more patterns in all, than the format allows.
+fn check_automata(
+    built: &[Built],
+    field_name: impl Fn(usize) -> &'static str,
+) -> Result<(), CompileError> {
+    let error = |kind| CompileError {
+        origin: Origin::default(),
+        rule: None,
+        kind,
+    };
+    if built.len() > limits::MAX_AUTOMATA {
+        let mut counts: Vec<((usize, bool), usize)> = Vec::new();
+        for a in built {
+            match counts
+                .iter_mut()
+                .find(|(key, _)| *key == (a.field, a.folded))
+            {
+                Some((_, n)) => *n += 1,
+                None => counts.push(((a.field, a.folded), 1)),
+            }
+        }
+        let fields: Vec<String> = counts
+            .iter()
+            .map(|((field, folded), n)| {
+                let kind = if *folded { "folded" } else { "raw" };
+                format!("{n} for field {} {kind}", field_name(*field))
+            })
+            .collect();
+        return Err(error(CompileErrorKind::TooManyAutomata(
+            built.len(),
+            fields.join(", "),
+        )));
     }
-    let patterns: Vec<&str> = chunk
+    let patterns: usize = built.iter().map(|a| a.patterns).sum();
+    if patterns > limits::MAX_PATTERNS {
+        return Err(error(CompileErrorKind::TooLarge(
+            "automaton patterns",
+            patterns,
+            limits::MAX_PATTERNS,
+        )));
+    }
+    Ok(())
+}
+
+/// Points each predicate an automaton tests at the automaton (its index + 1) and its first
+/// pattern there, and returns every predicate's pattern slots (pattern ids numbered across the
+/// automata in order), `None` for predicates no automaton tests.
+fn place_predicates(t: &mut Tables, automata: &[Built]) -> Vec<Option<Range<u32>>> {
+    let mut slots = vec![None; t.predicates.len() / PREDICATE_RECORD];
+    let mut base = 0u32;
+    for (index, automaton) in automata.iter().enumerate() {
+        let mut pattern = 0u32;
+        for &r in &automaton.runs {
+            let run = &t.runs[r];
+            let count = run.regexes.len() as u32;
+            let at = run.predicate * PREDICATE_RECORD;
+            let record = &mut t.predicates[at..at + PREDICATE_RECORD];
+            record[3] = (index + 1) as u8;
+            record[20..24].copy_from_slice(&pattern.to_le_bytes());
+            slots[run.predicate] = Some(base + pattern..base + pattern + count);
+            pattern += count;
+        }
+        base += pattern;
+    }
+    slots
+}
+
+/// Serializes the DFA for the patterns of `group`, or says why it cannot be built in `limit`
+/// bytes.
+fn build_dfa(t: &Tables, group: &[usize], limit: usize) -> Result<Vec<u8>, String> {
+    let patterns: Vec<&str> = group
         .iter()
-        .map(|&i| t.patterns[i].regex.as_str())
+        .flat_map(|&r| t.runs[r].regexes.iter().map(String::as_str))
         .collect();
     let dfa = dense::Builder::new()
-        .configure(
-            dense::DFA::config()
-                .match_kind(MatchKind::All)
-                .start_kind(StartKind::Unanchored)
-                .dfa_size_limit(Some(MAX_DFA_BYTES))
-                .determinize_size_limit(Some(4 * MAX_DFA_BYTES)),
-        )
-        .syntax(syntax::Config::new().utf8(true))
+        .configure(dfa_config(limit).match_kind(MatchKind::All))
+        .syntax(syntax_config())
         .build_many(&patterns)
-        .map_err(|e| CompileError {
-            origin: t.patterns[chunk[0]].origin.clone(),
-            rule: None,
-            kind: CompileErrorKind::AutomatonTooLarge(field.to_owned(), e.to_string()),
-        })?;
+        .map_err(|e| e.to_string())?;
     let (bytes, pad) = dfa.to_bytes_little_endian();
-    Ok(bytes[pad..].to_vec())
+    let bytes = &bytes[pad..];
+    if bytes.len() > limit {
+        return Err(format!(
+            "the DFA takes {} bytes; at most {limit} are allowed",
+            bytes.len()
+        ));
+    }
+    Ok(bytes.to_vec())
 }
 
-/// Builds one pattern alone, so an error names the pattern rather than the whole field.
+/// The DFA configuration every automaton is built with, for at most `limit` bytes.
+fn dfa_config(limit: usize) -> dense::Config {
+    dense::DFA::config()
+        .start_kind(StartKind::Unanchored)
+        .dfa_size_limit(Some(limit))
+        .determinize_size_limit(Some(4 * limit))
+}
+
+/// Whether every match of `regex` starts at the start of the input (as the DFA builder decides
+/// whether it needs an unanchored prefix).
+fn starts_anchored(regex: &str) -> bool {
+    syntax::parse_with(regex, &syntax_config()).is_ok_and(|hir| {
+        hir.properties()
+            .look_set_prefix()
+            .contains(regex_syntax::hir::Look::Start)
+    })
+}
+
+/// The syntax every pattern is parsed with.
+fn syntax_config() -> syntax::Config {
+    syntax::Config::new().utf8(true)
+}
+
+/// Builds one glob or regex alone, so an error names the pattern rather than the whole field.
 fn check_pattern(regex: &str) -> Result<(), String> {
     dense::Builder::new()
-        .configure(
-            dense::DFA::config()
-                .start_kind(StartKind::Unanchored)
-                .dfa_size_limit(Some(MAX_DFA_BYTES))
-                .determinize_size_limit(Some(4 * MAX_DFA_BYTES)),
-        )
-        .syntax(syntax::Config::new().utf8(true))
+        .configure(dfa_config(MAX_DFA_BYTES))
+        .syntax(syntax_config())
         .build(regex)
         .map(drop)
         .map_err(|e| e.to_string())
+}
+
+/// The pattern slots under which a predicate must list its rule for the loader to know the
+/// predicate false when none of them fired: all of its patterns, or with the `all` flag its first
+/// one. `None` when no slots can: no automaton tests the predicate, or it is negated.
+fn predicate_slots(flags: u8, slots: Option<Range<u32>>) -> Option<Vec<u32>> {
+    let slots = slots?;
+    if flags & NEGATE != 0 {
+        None
+    } else if flags & ALL != 0 {
+        Some(vec![slots.start])
+    } else {
+        Some(slots.collect())
+    }
+}
+
+/// The slots under which a rule with condition `expr` must be listed so that it cannot match
+/// when none of them fired, or `None` when there are none (the rule runs on every event).
+/// `needed` holds [`predicate_slots`] for each of the rule's predicates. It follows the
+/// loader's three-valued evaluation of the program [`emit`] writes for `expr`: `and` needs one
+/// false operand (the one with the fewest slots), `or` all of them, `not` turns false into true,
+/// so only a double negation keeps them.
+fn required(expr: &Expr, needed: &[Option<Vec<u32>>]) -> Option<Vec<u32>> {
+    match expr {
+        Expr::Pred(i) => needed.get(*i).cloned().flatten(),
+        Expr::Not(inner) => match inner.as_ref() {
+            Expr::Not(x) => required(x, needed),
+            _ => None,
+        },
+        Expr::And(items) => items
+            .iter()
+            .filter_map(|x| required(x, needed))
+            .min_by_key(Vec::len),
+        Expr::Or(items) => {
+            let mut all = items
+                .iter()
+                .map(|x| required(x, needed))
+                .collect::<Option<Vec<_>>>()?
+                .concat();
+            all.sort_unstable();
+            all.dedup();
+            Some(all)
+        }
+    }
+}
+
+/// Every rule's slots ([`required`]), given every predicate's slots from [`place_predicates`].
+fn rule_index(
+    content: &Content,
+    t: &Tables,
+    slots: &[Option<Range<u32>>],
+) -> Vec<Option<Vec<u32>>> {
+    let needed: Vec<Option<Vec<u32>>> = t
+        .predicates
+        .chunks_exact(PREDICATE_RECORD)
+        .zip(slots)
+        .map(|(record, slots)| predicate_slots(record[2], slots.clone()))
+        .collect();
+    let mut first = 0;
+    content
+        .rules
+        .iter()
+        .map(|rule| {
+            let own = &needed[first..first + rule.predicates.len()];
+            first += rule.predicates.len();
+            required(&rule.condition, own)
+        })
+        .collect()
+}
+
+/// The triggers section for `index` (each rule's slots, `None` for unindexed rules) over
+/// `slots` pattern slots: the counts, the unindexed rules, the slot starts, then each slot's
+/// rules, all ascending.
+fn triggers_section(index: &[Option<Vec<u32>>], slots: usize) -> Vec<u8> {
+    let unindexed: Vec<u32> = (0..index.len() as u32)
+        .filter(|&r| index[r as usize].is_none())
+        .collect();
+    let mut starts = vec![0u32; slots + 1];
+    for &slot in index.iter().flatten().flatten() {
+        starts[slot as usize + 1] += 1;
+    }
+    for s in 0..slots {
+        starts[s + 1] += starts[s];
+    }
+    let mut next = starts.clone();
+    let mut entries = vec![0u32; starts[slots] as usize];
+    for (rule, listed) in index.iter().enumerate() {
+        for &slot in listed.iter().flatten() {
+            entries[next[slot as usize] as usize] = rule as u32;
+            next[slot as usize] += 1;
+        }
+    }
+    let counts = [
+        unindexed.len() as u32,
+        slots as u32,
+        entries.len() as u32,
+        0,
+    ];
+    [&counts[..], &unindexed, &starts, &entries]
+        .concat()
+        .iter()
+        .flat_map(|w| w.to_le_bytes())
+        .collect()
 }
 
 fn align(buf: &mut Vec<u8>) {
@@ -561,8 +990,9 @@ fn automata_section(automata: &[Built]) -> Vec<u8> {
     let mut blobs = Vec::new();
     for a in automata {
         let start = directory_len + blobs.len();
-        for word in [start, a.bytes.len(), a.field, 0] {
-            section.extend_from_slice(&(word as u32).to_le_bytes());
+        let flags = if a.folded { AUTOMATON_FOLDED } else { 0 };
+        for word in [start as u32, a.bytes.len() as u32, a.field as u32, flags] {
+            section.extend_from_slice(&word.to_le_bytes());
         }
         blobs.extend_from_slice(&a.bytes);
         align(&mut blobs);
@@ -582,7 +1012,7 @@ fn field_section(t: &Tables, template: &schema::TemplateType) -> Vec<u8> {
     out
 }
 
-fn assemble(content: &Content, t: &Tables, automata: &[Built]) -> Vec<u8> {
+fn assemble(content: &Content, t: &Tables, automata: &[Built], triggers: Vec<u8>) -> Vec<u8> {
     let template = schema::template(content.template_id, content.template_version)
         .expect("checked in compile()");
     let sections = [
@@ -593,6 +1023,7 @@ fn assemble(content: &Content, t: &Tables, automata: &[Built]) -> Vec<u8> {
         t.program.clone(),
         t.strings.clone(),
         automata_section(automata),
+        triggers,
     ];
     let mut file = vec![0u8; HEADER_LEN + DIRECTORY_LEN];
     align(&mut file);
@@ -617,4 +1048,531 @@ fn assemble(content: &Content, t: &Tables, automata: &[Built]) -> Vec<u8> {
     h[24..28].copy_from_slice(&body_len.to_le_bytes());
     h[28..32].copy_from_slice(&crc.to_le_bytes());
     file
+}
+
+#[cfg(test)]
+mod tests {
+    use regex_automata::dfa::dense::DFA;
+    use regex_automata::dfa::{Automaton as _, OverlappingState};
+    use regex_automata::Input;
+    use sensor_core::channel::ChannelFile;
+    use sensor_core::error::Section;
+    use sensor_core::op::{Action, Level};
+    use sensor_core::schema::{ipc, IPC};
+
+    use super::*;
+    use crate::content::ContentBuf;
+
+    fn pred(field: usize, op: Operator, operands: &[&str]) -> Predicate {
+        Predicate {
+            field,
+            op,
+            negate: false,
+            all: false,
+            operands: operands
+                .iter()
+                .map(|s| Operand::Str(s.to_string()))
+                .collect(),
+            case_insensitive: false,
+            origin: Origin::default(),
+        }
+    }
+
+    fn pipe(op: Operator, operands: &[&str]) -> Predicate {
+        pred(ipc::PIPE_NAME, op, operands)
+    }
+
+    fn number(value: u64) -> Predicate {
+        Predicate {
+            operands: vec![Operand::Int(value)],
+            ..pred(ipc::PROCESS_ID, Operator::NumEquals, &[])
+        }
+    }
+
+    fn rule(id: &str, predicates: Vec<Predicate>, condition: Expr) -> Rule {
+        Rule {
+            id: id.to_owned(),
+            title: format!("{id} title"),
+            author: String::new(),
+            level: Level::High,
+            action: Action::Alert,
+            predicates,
+            condition,
+            origin: Origin::default(),
+        }
+    }
+
+    /// A rule whose condition is all of its predicates.
+    fn all_of(id: &str, predicates: Vec<Predicate>) -> Rule {
+        let condition = Expr::And((0..predicates.len()).map(Expr::Pred).collect());
+        rule(id, predicates, condition)
+    }
+
+    fn content(rules: Vec<Rule>) -> Content {
+        Content {
+            channel: 291,
+            version: 1,
+            template_id: IPC.id,
+            template_version: IPC.version,
+            rules,
+        }
+    }
+
+    fn not(x: Expr) -> Expr {
+        Expr::Not(Box::new(x))
+    }
+
+    fn built(rules: Vec<Rule>) -> ContentBuf {
+        ContentBuf::new(&compile(&content(rules)).expect("compiles"))
+    }
+
+    fn parse(buf: &ContentBuf) -> ChannelFile<'_> {
+        ChannelFile::parse(buf.as_bytes()).expect("parses")
+    }
+
+    fn dfa<'a>(file: &ChannelFile<'a>, automaton: usize) -> DFA<&'a [u32]> {
+        let entry = file.automaton_entry(automaton).expect("an entry");
+        let bytes = file.automaton_bytes(entry).expect("in the section");
+        DFA::from_bytes(bytes).expect("a valid DFA").0
+    }
+
+    /// Every automaton's pattern count, in order.
+    fn pattern_counts(file: &ChannelFile<'_>) -> Vec<usize> {
+        (0..file.automaton_count().expect("a count"))
+            .map(|a| dfa(file, a).pattern_len())
+            .collect()
+    }
+
+    /// The patterns of automaton `automaton` that match `input` folded as the core folds it.
+    fn fired(file: &ChannelFile<'_>, automaton: usize, input: &str) -> Vec<usize> {
+        let dfa = dfa(file, automaton);
+        let folded = String::from_utf16(&input.encode_utf16().map(fold).collect::<Vec<_>>())
+            .expect("valid UTF-16");
+        let input = Input::new(folded.as_bytes());
+        let mut state = OverlappingState::start();
+        let mut found = Vec::new();
+        loop {
+            dfa.try_search_overlapping_fwd(&input, &mut state)
+                .expect("no quit bytes");
+            match state.get_match() {
+                Some(m) => found.push(m.pattern().as_usize()),
+                None => break,
+            }
+        }
+        found.sort_unstable();
+        found.dedup();
+        found
+    }
+
+    /// The triggers section, decoded: the unindexed rules, and each slot's rules.
+    fn index(file: &ChannelFile<'_>) -> (Vec<u32>, Vec<Vec<u32>>) {
+        let header = file.triggers_header().expect("an index");
+        let word = |i: usize| file.trigger_word(i).expect("a word");
+        let (u, p) = (header.unindexed as usize, header.slots as usize);
+        let unindexed = (0..u).map(word).collect();
+        let starts: Vec<usize> = (u..=u + p).map(|i| word(i) as usize).collect();
+        let slots = starts
+            .windows(2)
+            .map(|s| (s[0]..s[1]).map(|e| word(u + p + 1 + e)).collect())
+            .collect();
+        (unindexed, slots)
+    }
+
+    /// The slots rule `rule` is listed under, or `None` if it is unindexed.
+    fn listed(file: &ChannelFile<'_>, rule: u32) -> Option<Vec<u32>> {
+        let (unindexed, slots) = index(file);
+        if unindexed.contains(&rule) {
+            return None;
+        }
+        Some(
+            (0..slots.len() as u32)
+                .filter(|&s| slots[s as usize].contains(&rule))
+                .collect(),
+        )
+    }
+
+    /// The global slot of a predicate's first pattern.
+    fn first_slot(file: &ChannelFile<'_>, predicate: usize) -> u32 {
+        let record = file.predicate(predicate).expect("a predicate");
+        let earlier: usize = pattern_counts(file)[..usize::from(record.automaton) - 1]
+            .iter()
+            .sum();
+        earlier as u32 + record.pattern
+    }
+
+    /// The loader's soundness check: every indexed rule's program is false, in three-valued
+    /// logic, when none of the slots it is listed under fired.
+    fn assert_sound(file: &ChannelFile<'_>) {
+        let counts = pattern_counts(file);
+        let (unindexed, slots) = index(file);
+        for r in 0..file.count(Section::Rules) as u32 {
+            if unindexed.contains(&r) {
+                continue;
+            }
+            let listed = |slot: usize| slots[slot].contains(&r);
+            let value = |n: u32| -> Option<bool> {
+                let p = file.predicate(n as usize)?;
+                if p.automaton == 0 || p.flags & NEGATE != 0 {
+                    return None;
+                }
+                let base: usize = counts[..usize::from(p.automaton) - 1].iter().sum();
+                let first = base + p.pattern as usize;
+                let count = if p.op == Operator::Glob as u8 || p.op == Operator::Regex as u8 {
+                    1
+                } else {
+                    p.b as usize
+                };
+                let known = if p.flags & ALL != 0 {
+                    (first..first + count).any(listed)
+                } else {
+                    (first..first + count).all(listed)
+                };
+                if known {
+                    Some(false)
+                } else {
+                    None
+                }
+            };
+            let record = file.rule(r as usize).expect("a rule");
+            let mut stack: Vec<Option<bool>> = Vec::new();
+            for pc in record.program_start..record.program_start + record.program_len {
+                let word = file.instruction(pc as usize).expect("an instruction");
+                match Instruction::decode(word).expect("valid") {
+                    Instruction::Pred(n) => stack.push(value(n)),
+                    Instruction::Const(b) => stack.push(Some(b)),
+                    Instruction::Not => {
+                        let top = stack.pop().expect("an operand");
+                        stack.push(top.map(|b| !b));
+                    }
+                    Instruction::And(n) | Instruction::Or(n) => {
+                        let and = matches!(Instruction::decode(word), Ok(Instruction::And(_)));
+                        let args = stack.split_off(stack.len() - n as usize);
+                        let value = if args.contains(&Some(!and)) {
+                            Some(!and)
+                        } else if args.iter().all(|a| *a == Some(and)) {
+                            Some(and)
+                        } else {
+                            None
+                        };
+                        stack.push(value);
+                    }
+                }
+            }
+            assert_eq!(stack, [Some(false)], "rule {r} is indexed but not sound");
+        }
+    }
+
+    #[test]
+    fn literal_predicates_get_folded_automata() {
+        let buf = built(vec![
+            all_of(
+                "A",
+                vec![pipe(Operator::Equals, &["\\psexesvc", "\\Other"])],
+            ),
+            all_of("B", vec![pipe(Operator::BeginsWith, &["\\postex_"])]),
+        ]);
+        let file = parse(&buf);
+        let equals = file.predicate(0).expect("predicate 0");
+        assert_ne!(equals.automaton, 0);
+        assert_eq!((equals.a, equals.b), (0, 2), "operands stay in the table");
+        assert_eq!(equals.weight, 15);
+        let automaton = usize::from(equals.automaton) - 1;
+        let entry = file.automaton_entry(automaton).expect("an entry");
+        assert_eq!(entry.flags, AUTOMATON_FOLDED);
+        assert_eq!(entry.field, ipc::PIPE_NAME as u32);
+        let first = equals.pattern as usize;
+        assert_eq!(fired(&file, automaton, "\\PSEXESVC"), [first]);
+        assert_eq!(fired(&file, automaton, "\\OTHER"), [first + 1]);
+        assert!(fired(&file, automaton, "\\PSEXESVC2").is_empty());
+        let begins = file.predicate(1).expect("predicate 1");
+        assert_eq!(begins.automaton, equals.automaton, "both are anchored");
+        assert_eq!(
+            fired(&file, automaton, "\\Postex_1234"),
+            [begins.pattern as usize]
+        );
+    }
+
+    #[test]
+    fn literal_shapes_match_as_the_operators_do() {
+        let shapes = [
+            (
+                Operator::Equals,
+                "a.b",
+                &["A.B"][..],
+                &["xa.b", "a.bx", "aXb"][..],
+            ),
+            (
+                Operator::BeginsWith,
+                "a.b",
+                &["a.b", "A.Bc"],
+                &["xa.b", "axb"],
+            ),
+            (
+                Operator::EndsWith,
+                "a.b",
+                &["a.b", "xA.B"],
+                &["a.bx", "axb"],
+            ),
+            (Operator::Contains, "a.b", &["a.b", "xA.Bx"], &["axb", "a."]),
+            (
+                Operator::Image,
+                "cmd.exe",
+                &["cmd.exe", "C:\\Windows\\CMD.EXE"],
+                &["xcmd.exe", "C:\\cmd.exe\\x"],
+            ),
+            (
+                Operator::Image,
+                "c:\\windows\\cmd.exe",
+                &["C:\\Windows\\cmd.exe"],
+                &["D:\\c:\\windows\\cmd.exe", "cmd.exe"],
+            ),
+        ];
+        for (op, operand, hits, misses) in shapes {
+            let buf = built(vec![all_of("R", vec![pipe(op, &[operand])])]);
+            let file = parse(&buf);
+            let p = file.predicate(0).expect("predicate 0");
+            let automaton = usize::from(p.automaton) - 1;
+            for hit in hits {
+                assert_eq!(fired(&file, automaton, hit), [0], "{op:?} {operand} {hit}");
+            }
+            for miss in misses {
+                assert!(
+                    fired(&file, automaton, miss).is_empty(),
+                    "{op:?} {operand} {miss}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn globs_and_regexes_get_raw_automata() {
+        let regex = Predicate {
+            case_insensitive: true,
+            ..pipe(Operator::Regex, &["msrpc_[0-9a-f]{4}"])
+        };
+        let buf = built(vec![
+            all_of("A", vec![pipe(Operator::Contains, &["\\pipe\\"])]),
+            all_of("B", vec![pipe(Operator::Glob, &["\\MSSE-*-server"]), regex]),
+        ]);
+        let file = parse(&buf);
+        for index in [1, 2] {
+            let p = file.predicate(index).expect("a predicate");
+            assert_ne!(p.automaton, 0);
+            assert_eq!((p.a, p.b, p.weight), (0, 0, 0));
+            let automaton = usize::from(p.automaton) - 1;
+            assert_eq!(file.automaton_entry(automaton).expect("entry").flags, 0);
+        }
+        let glob = file.predicate(1).expect("the glob");
+        let automaton = usize::from(glob.automaton) - 1;
+        assert_eq!(
+            fired(&file, automaton, "\\msse-1234-server"),
+            [glob.pattern as usize],
+            "globs match case-insensitively on the raw input"
+        );
+        let regex = file.predicate(2).expect("the regex");
+        let automaton = usize::from(regex.automaton) - 1;
+        assert!(fired(&file, automaton, "\\MSRPC_0a1f").contains(&(regex.pattern as usize)));
+    }
+
+    #[test]
+    fn some_literal_predicates_stay_direct() {
+        let buf = built(vec![
+            all_of("A", vec![pipe(Operator::Equals, &["a\u{FFFD}b", "c"])]),
+            all_of("B", vec![pipe(Operator::LessThan, &["m"])]),
+            all_of("C", vec![pipe(Operator::Contains, &["d"])]),
+        ]);
+        let file = parse(&buf);
+        for index in [0, 1] {
+            let p = file.predicate(index).expect("a predicate");
+            assert_eq!((p.automaton, p.pattern), (0, 0));
+        }
+        assert_eq!(file.predicate(0).expect("A").b, 2);
+        assert_eq!(pattern_counts(&file), [1]);
+        assert_eq!(listed(&file, 0), None);
+        assert_eq!(listed(&file, 1), None);
+        assert_eq!(listed(&file, 2), Some(vec![0]));
+    }
+
+    #[test]
+    fn rules_are_indexed_under_their_fewest_required_patterns() {
+        let a = |n: usize| {
+            let operands: Vec<String> = (0..n).map(|i| format!("\\a{i}")).collect();
+            let operands: Vec<&str> = operands.iter().map(String::as_str).collect();
+            pipe(Operator::BeginsWith, &operands)
+        };
+        let b = pipe(Operator::Contains, &["\\b"]);
+        let c = pipe(Operator::EndsWith, &["\\c"]);
+        let a_and_b_or_c = Expr::And(vec![
+            Expr::Pred(0),
+            Expr::Or(vec![Expr::Pred(1), Expr::Pred(2)]),
+        ]);
+        let contains_all = Predicate {
+            all: true,
+            ..pipe(Operator::Contains, &["x", "y", "z"])
+        };
+        let negated = Predicate {
+            negate: true,
+            ..pipe(Operator::Contains, &["n"])
+        };
+        let buf = built(vec![
+            rule(
+                "small-a",
+                vec![a(1), b.clone(), c.clone()],
+                a_and_b_or_c.clone(),
+            ),
+            rule("large-a", vec![a(3), b.clone(), c.clone()], a_and_b_or_c),
+            rule("not", vec![b.clone()], not(Expr::Pred(0))),
+            rule("not-not", vec![b.clone()], not(not(Expr::Pred(0)))),
+            all_of("all", vec![contains_all]),
+            all_of("negated", vec![negated]),
+            rule(
+                "or-with-direct",
+                vec![b.clone(), number(4)],
+                Expr::Or(vec![Expr::Pred(0), Expr::Pred(1)]),
+            ),
+            rule(
+                "and-with-direct",
+                vec![number(4), c],
+                Expr::And(vec![Expr::Pred(0), Expr::Pred(1)]),
+            ),
+            rule("never", vec![b], Expr::Or(vec![])),
+        ]);
+        let file = parse(&buf);
+        let slots = |first: usize, n: u32| {
+            let s = first_slot(&file, first);
+            (s..s + n).collect::<Vec<_>>()
+        };
+        assert_eq!(listed(&file, 0), Some(slots(0, 1)), "a alone is smaller");
+        let mut b_or_c = [slots(4, 1), slots(5, 1)].concat();
+        b_or_c.sort_unstable();
+        assert_eq!(listed(&file, 1), Some(b_or_c), "b or c is smaller");
+        assert_eq!(listed(&file, 2), None, "not x is unindexed");
+        assert_eq!(listed(&file, 3), Some(slots(7, 1)), "not not x is x");
+        assert_eq!(
+            listed(&file, 4),
+            Some(slots(8, 1)),
+            "contains all: one slot"
+        );
+        assert_eq!(listed(&file, 5), None, "negated");
+        assert_eq!(listed(&file, 6), None, "or with a direct predicate");
+        assert_eq!(
+            listed(&file, 7),
+            Some(slots(13, 1)),
+            "and with a direct one"
+        );
+        assert_eq!(listed(&file, 8), Some(vec![]), "or() never matches");
+        assert_sound(&file);
+    }
+
+    #[test]
+    fn the_triggers_section_has_the_specified_shape() {
+        let rules = crate::bench::generate::generate(40, 291).rules;
+        let buf = built(rules);
+        let file = parse(&buf);
+        let header = file.triggers_header().expect("an index");
+        let counts = pattern_counts(&file);
+        assert_eq!(header.slots as usize, counts.iter().sum::<usize>());
+        assert_eq!(header.reserved, 0);
+        let words = (header.unindexed + header.slots + 1 + header.entries) as usize;
+        assert_eq!(file.trigger_words(), words);
+        let (unindexed, slots) = index(&file);
+        assert!(unindexed.windows(2).all(|w| w[0] < w[1]));
+        for listed in &slots {
+            assert!(listed.windows(2).all(|w| w[0] < w[1]));
+        }
+        assert_eq!(
+            slots.iter().map(Vec::len).sum::<usize>(),
+            header.entries as usize
+        );
+        assert_sound(&file);
+    }
+
+    #[test]
+    fn builtin_rules_are_indexed_soundly() {
+        let rules = crate::source::parse(crate::builtin::DEFAULT_RULES, "default.toml")
+            .expect("parses")
+            .rules;
+        assert_sound(&parse(&built(rules)));
+    }
+
+    #[test]
+    fn no_automata_no_index() {
+        let buf = built(vec![all_of("N", vec![number(4)])]);
+        let file = parse(&buf);
+        assert_eq!(file.section_offset(Section::Fields), 128);
+        assert_eq!(file.automaton_count(), Some(0));
+        assert_eq!(file.triggers_header(), None);
+        assert_eq!(file.trigger_words(), 0);
+    }
+
+    /// Rules with one `contains` predicate each, on distinct text.
+    fn many_contains(rules: usize) -> Content {
+        content(
+            (0..rules)
+                .map(|i| {
+                    let text = format!("-{i:04x}{}", ["alpha", "beta", "gamma"][i % 3]);
+                    all_of(&format!("R{i}"), vec![pipe(Operator::Contains, &[&text])])
+                })
+                .collect(),
+        )
+    }
+
+    #[test]
+    fn fields_split_over_automata_that_fit_the_limit() {
+        let limit = 64 << 10;
+        let bytes = compile_with_limit(&many_contains(200), limit).expect("compiles");
+        let buf = ContentBuf::new(&bytes);
+        let file = parse(&buf);
+        let counts = pattern_counts(&file);
+        assert!(counts.len() > 1, "one automaton: {counts:?}");
+        assert_eq!(counts.iter().sum::<usize>(), 200);
+        for a in 0..counts.len() {
+            let entry = file.automaton_entry(a).expect("an entry");
+            assert!(entry.len as usize <= limit);
+            assert_eq!(entry.flags, AUTOMATON_FOLDED);
+        }
+        for (p, i) in [(0, 0), (77, 77), (199, 199)] {
+            let record = file.predicate(p).expect("a predicate");
+            assert_ne!(record.automaton, 0);
+            let automaton = usize::from(record.automaton) - 1;
+            let text = format!("\\x-{i:04x}{}", ["alpha", "beta", "gamma"][i % 3]);
+            assert_eq!(fired(&file, automaton, &text), [record.pattern as usize]);
+        }
+        assert_sound(&file);
+    }
+
+    #[test]
+    fn too_many_automata_are_refused() {
+        let error = compile_with_limit(&many_contains(400), 8 << 10).expect_err("refused");
+        let CompileErrorKind::TooManyAutomata(n, fields) = &error.kind else {
+            panic!("{error}");
+        };
+        assert!(*n > limits::MAX_AUTOMATA);
+        assert_eq!(fields, &format!("{n} for field pipe_name folded"));
+    }
+
+    #[test]
+    fn only_a_single_pattern_too_large_is_an_error() {
+        let limit = 8 << 10;
+        let long = "\\".to_owned() + &"abcdefghij".repeat(40);
+        let literal = compile_with_limit(
+            &content(vec![all_of("L", vec![pipe(Operator::Contains, &[&long])])]),
+            limit,
+        )
+        .expect("a literal stays direct");
+        let buf = ContentBuf::new(&literal);
+        assert_eq!(parse(&buf).predicate(0).expect("L").automaton, 0);
+        let glob = long + "*";
+        let error = compile_with_limit(
+            &content(vec![all_of("G", vec![pipe(Operator::Glob, &[&glob])])]),
+            limit,
+        )
+        .expect_err("a glob needs its automaton");
+        assert_eq!(error.rule.as_deref(), Some("G"));
+        assert!(
+            matches!(&error.kind, CompileErrorKind::AutomatonTooLarge(field, why)
+                if field == "pipe_name" && why.contains(&glob)),
+            "{error}"
+        );
+    }
 }

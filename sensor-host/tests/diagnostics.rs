@@ -15,17 +15,17 @@ fn every_variant() -> Vec<LoadError> {
     let (predicate, offset, rule) = (15, 688, 5);
     vec![
         TooLarge {
-            len: 20_000_000,
-            max: 16_777_216,
+            len: 70_000_000,
+            max: 67_108_864,
         },
         Truncated {
             len: 10,
-            needed: 120,
+            needed: 128,
         },
         BadMagic {
             found: *b"MZ\x90\x00",
         },
-        UnsupportedFormat { version: 2 },
+        UnsupportedFormat { version: 1 },
         BadHeaderLength { len: 32 },
         ReservedNotZero { offset: 40 },
         BodyLength {
@@ -256,6 +256,36 @@ fn every_variant() -> Vec<LoadError> {
         OverBudget {
             worst_case: 1 << 41,
             budget: 1 << 40,
+        },
+        AutomatonKind {
+            predicate: 15,
+            offset: 688,
+            op: Operator::Regex,
+            automaton: 0,
+            folded: true,
+        },
+        AutomatonMissing {
+            predicate: 15,
+            offset: 688,
+            op: Operator::Glob,
+        },
+        TriggersLength {
+            offset: 1200,
+            len: 36,
+            expected: 40,
+        },
+        TriggersSlots {
+            offset: 1204,
+            declared: 7,
+            patterns: 9,
+        },
+        TriggerEntry {
+            offset: 1224,
+            value: 99,
+        },
+        RuleNotIndexed {
+            rule: 5,
+            offset: 280,
         },
     ]
 }

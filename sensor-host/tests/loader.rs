@@ -6,12 +6,12 @@ mod common;
 
 use common::{compile_toml, Patient};
 use regex_automata::dfa::{dense, StartKind};
-use sensor_core::channel::{AUTOMATA_HEADER, HEADER_LEN};
+use sensor_core::channel::{AUTOMATA_HEADER, AUTOMATON_ENTRY, HEADER_LEN};
 use sensor_core::error::{LoadError, ProgramFault, Section};
 use sensor_core::limits::MAX_FILE_BYTES;
 use sensor_core::program::Instruction;
 use sensor_core::schema::{SensorDecl, SENSOR_7_11, SENSOR_FIXED};
-use sensor_core::{RuleSet, Value};
+use sensor_core::{Operator, RuleSet, Value};
 use sensor_host::content::ContentBuf;
 
 const BASE: &str = r#"
@@ -47,6 +47,7 @@ type Change = fn(&mut Patient);
 
 const P_EQUALS: usize = 0;
 const P_REGEX: usize = 1;
+const P_IMAGE: usize = 2;
 const D_PIPE_NAME: usize = 1;
 
 fn base() -> Patient {
@@ -91,9 +92,9 @@ fn file_level_faults() {
         ),
         (
             |p| {
-                p.put_u16(4, 2);
+                p.put_u16(4, 1);
             },
-            |e| matches!(e, LoadError::UnsupportedFormat { version: 2 }),
+            |e| matches!(e, LoadError::UnsupportedFormat { version: 1 }),
         ),
         (
             |p| {
@@ -229,6 +230,17 @@ fn predicate_faults() {
     let p = base();
     let eq = p.record(Section::Predicates, P_EQUALS);
     let re = p.record(Section::Predicates, P_REGEX);
+    assert_ne!(
+        p.bytes[eq + 3],
+        0,
+        "the equals predicate is tested by an automaton"
+    );
+    assert_ne!(
+        p.bytes[re + 3],
+        0,
+        "the regex predicate is tested by an automaton"
+    );
+    let folded = p.bytes[eq + 3];
     let cases: Vec<(Patient, Expect)> = vec![
         (patched(eq + 1, &[99]), |e| {
             matches!(
@@ -268,21 +280,47 @@ fn predicate_faults() {
         (patched(eq + 16, &99u32.to_le_bytes()), |e| {
             matches!(e, LoadError::OperandWeight { declared: 99, .. })
         }),
-        (patched(eq + 3, &[1]), |e| {
-            matches!(e, LoadError::ReservedNotZero { .. })
-        }),
-        (patched(re + 4, &5u32.to_le_bytes()), |e| {
+        (patched(eq + 3, &[9]), |e| {
             matches!(
                 e,
                 LoadError::AutomatonOutOfBounds {
-                    automaton: 5,
-                    available: 1,
+                    automaton: 8,
+                    available: 3,
                     ..
                 }
             )
         }),
-        (patched(re + 8, &99u64.to_le_bytes()), |e| {
-            matches!(e, LoadError::PatternOutOfBounds { pattern: 99, .. })
+        (patched(eq + 20, &99u32.to_le_bytes()), |e| {
+            matches!(
+                e,
+                LoadError::PatternOutOfBounds {
+                    pattern: 100,
+                    available: 2,
+                    ..
+                }
+            )
+        }),
+        (patched(re + 3, &[folded]), |e| {
+            matches!(
+                e,
+                LoadError::AutomatonKind {
+                    op: Operator::Regex,
+                    folded: true,
+                    ..
+                }
+            )
+        }),
+        (patched(re + 3, &[0]), |e| {
+            matches!(
+                e,
+                LoadError::AutomatonMissing {
+                    op: Operator::Regex,
+                    ..
+                }
+            )
+        }),
+        (patched(re + 4, &5u32.to_le_bytes()), |e| {
+            matches!(e, LoadError::OperandCount { .. })
         }),
         (patched(re, &[2]), |e| {
             matches!(
@@ -299,6 +337,72 @@ fn predicate_faults() {
         let e = refusal(&mut p);
         assert!(expected(&e), "case {i}: {e:?}");
     }
+    let mut direct = patched(eq + 3, &[0]);
+    assert!(
+        load_with(direct.reseal(), &SENSOR_FIXED).is_err(),
+        "a predicate the index relies on cannot lose its automaton"
+    );
+    let mut stray = base();
+    let direct_cmp = stray.record(Section::Predicates, P_IMAGE);
+    assert!(matches!(
+        refusal(stray.put(direct_cmp + 3, &[0]).put_u32(direct_cmp + 20, 1)),
+        LoadError::ReservedNotZero { offset } if offset == direct_cmp + 20
+    ));
+}
+
+/// The triggers section's words after its 16-byte header, and its start.
+fn triggers(p: &Patient) -> (usize, [u32; 3]) {
+    let at = p.get_u32(Patient::directory(Section::Triggers)) as usize;
+    (at, [p.get_u32(at), p.get_u32(at + 4), p.get_u32(at + 8)])
+}
+
+#[test]
+fn rule_index_faults() {
+    let p = base();
+    let (at, [unindexed, slots, entries]) = triggers(&p);
+    assert_eq!(unindexed, 0, "both rules of the base file are indexed");
+    assert_eq!(
+        slots, 4,
+        "two equals operands, a regex and an image operand"
+    );
+    let first_entry = at + 16 + 4 * (unindexed + slots + 1) as usize;
+
+    let mut wrong_slots = base();
+    assert!(matches!(
+        refusal(wrong_slots.put_u32(at + 4, slots + 1)),
+        LoadError::TriggersSlots {
+            declared: 5,
+            patterns: 4,
+            ..
+        }
+    ));
+    let mut wrong_length = base();
+    assert!(matches!(
+        refusal(wrong_length.put_u32(at + 8, entries + 1)),
+        LoadError::TriggersLength { .. }
+    ));
+    let mut out_of_range = base();
+    assert!(matches!(
+        refusal(out_of_range.put_u32(first_entry, 99)),
+        LoadError::TriggerEntry { value: 99, offset } if offset == first_entry
+    ));
+    let mut reserved = base();
+    assert!(matches!(
+        refusal(reserved.put_u32(at + 12, 1)),
+        LoadError::ReservedNotZero { offset } if offset == at + 12
+    ));
+
+    let mut unlisted = base();
+    for k in 0..entries as usize {
+        let word = first_entry + 4 * k;
+        if unlisted.get_u32(word) == 0 {
+            unlisted.put_u32(word, 1);
+        }
+    }
+    assert!(matches!(
+        refusal(&mut unlisted),
+        LoadError::RuleNotIndexed { rule: 0, .. }
+    ));
 }
 
 fn patched(at: usize, bytes: &[u8]) -> Patient {
@@ -329,17 +433,18 @@ fn operand_faults() {
     ));
 }
 
-/// Replaces the file's only automaton (the last thing in the file) with `blob`.
+/// Overwrites the regex predicate's automaton with `blob`, which must not be longer, and
+/// shortens its directory entry to fit.
 fn with_automaton(blob: &[u8]) -> Patient {
     let mut p = base();
+    let re = p.record(Section::Predicates, P_REGEX);
+    let index = usize::from(p.bytes[re + 3]) - 1;
     let section = p.get_u32(Patient::directory(Section::Automata)) as usize;
-    let entry = section + AUTOMATA_HEADER;
+    let entry = section + AUTOMATA_HEADER + AUTOMATON_ENTRY * index;
     let start = section + p.get_u32(entry) as usize;
-    p.bytes.truncate(start);
-    p.bytes.extend_from_slice(blob);
+    assert!(blob.len() <= p.get_u32(entry + 4) as usize);
+    p.put(start, blob);
     p.put_u32(entry + 4, blob.len() as u32);
-    let section_len = (p.bytes.len() - section) as u32;
-    p.put_u32(Patient::directory(Section::Automata) + 4, section_len);
     p.reseal();
     p
 }
@@ -349,7 +454,7 @@ fn automaton_faults() {
     let mut p = base();
     let entry = p.get_u32(Patient::directory(Section::Automata)) as usize + AUTOMATA_HEADER;
     assert!(matches!(
-        refusal(p.put_u32(entry + 12, 1)),
+        refusal(p.put_u32(entry + 12, 2)),
         LoadError::AutomatonDirectory { automaton: 0, .. }
     ));
     let mut p = base();
@@ -365,9 +470,10 @@ fn automaton_faults() {
         .unwrap();
     let (bytes, pad) = anchored_only.to_bytes_little_endian();
     let p = with_automaton(&bytes[pad..]);
+    let raw = usize::from(p.bytes[p.record(Section::Predicates, P_REGEX) + 3]) - 1;
     assert!(matches!(
         load_with(&p, &SENSOR_FIXED),
-        Err(LoadError::AutomatonUnusable { automaton: 0, .. })
+        Err(LoadError::AutomatonUnusable { automaton, .. }) if automaton == raw
     ));
     let mut shifted = vec![0u8];
     shifted.extend_from_slice(&base().bytes);
