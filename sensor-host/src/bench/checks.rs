@@ -18,22 +18,22 @@
 //! this does not measure: the channel-file accessors' own bounds checks (each record read
 //! returns an `Option`), the program decoder, and Rust's slice checks.
 
+use std::ops::ControlFlow;
+
 use regex_automata::dfa::dense::DFA;
 use regex_automata::dfa::Automaton as _;
 use regex_automata::util::primitives::StateID;
 use regex_automata::util::start;
 use regex_automata::Anchored;
-use sensor_core::channel::ChannelFile;
+use sensor_core::channel::{ChannelFile, AUTOMATON_FOLDED};
 use sensor_core::error::Section;
 use sensor_core::fold::{fold, Operand};
-use sensor_core::limits::{MAX_AUTOMATA, MAX_PATTERNS_PER_AUTOMATON};
-use sensor_core::op::{Action, Level, Operator, ALL, NEGATE};
+use sensor_core::limits::MAX_FIRED;
+use sensor_core::op::{Action, Level, Operator, Scanned, ALL, NEGATE};
 use sensor_core::program::{Instruction, Stack};
 use sensor_core::{
     Counters, FieldType, LoadError, MatchSink, MatchedRule, RuleSet, SensorDecl, Value, Verdict,
 };
-
-const SET_WORDS: usize = MAX_PATTERNS_PER_AUTOMATON / 64;
 
 /// The work meter, or nothing.
 #[derive(Clone, Copy, Default)]
@@ -57,11 +57,52 @@ fn bump<const CHECKED: bool>(counter: &mut u32) {
     }
 }
 
-struct Scratch<const CHECKED: bool> {
-    scanned: u32,
-    found: [[u64; SET_WORDS]; MAX_AUTOMATA],
+#[derive(Default)]
+struct Tally<const CHECKED: bool> {
     meter: Meter<CHECKED>,
     counters: Counters,
+}
+
+/// The distinct pattern slots one event fired, as the core keeps them.
+struct Fired {
+    slots: [u32; MAX_FIRED],
+    len: usize,
+    overfull: u32,
+}
+
+impl Fired {
+    fn new() -> Self {
+        Self {
+            slots: [0; MAX_FIRED],
+            len: 0,
+            overfull: 0,
+        }
+    }
+
+    fn slots(&self) -> &[u32] {
+        &self.slots[..self.len]
+    }
+
+    fn insert(&mut self, slot: u32) -> bool {
+        match self.slots().binary_search(&slot) {
+            Ok(_) => true,
+            Err(_) if self.len == MAX_FIRED => false,
+            Err(at) => {
+                self.slots[at..=self.len].rotate_right(1);
+                self.slots[at] = slot;
+                self.len += 1;
+                true
+            }
+        }
+    }
+
+    fn contains(&self, slot: u32) -> bool {
+        self.slots().binary_search(&slot).is_ok()
+    }
+
+    fn is_overfull(&self, automaton: usize) -> bool {
+        self.overfull & (1 << automaton) != 0
+    }
 }
 
 #[derive(Clone, Copy)]
@@ -72,22 +113,43 @@ struct Predicate {
     all: bool,
     a: u32,
     b: u64,
+    automaton: Option<usize>,
+    pattern: u32,
 }
 
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum ScanEnd {
-    Complete,
-    Quit,
+impl Predicate {
+    fn pattern_count(&self) -> u64 {
+        match self.op.scanned() {
+            Scanned::Folded => self.b,
+            Scanned::Raw => 1,
+            Scanned::Never => 0,
+        }
+    }
 }
 
-/// A deserialized automaton and its unanchored start state.
-type Dfa<'a> = (DFA<&'a [u32]>, StateID);
+/// A deserialized automaton, as the core holds it.
+#[derive(Clone, Debug)]
+struct Dfa<'a> {
+    dfa: DFA<&'a [u32]>,
+    start: StateID,
+    field: usize,
+    folded: bool,
+    base: u32,
+}
+
+/// The shape of the rule index: the three list lengths of the triggers section.
+#[derive(Clone, Copy, Debug)]
+struct Index {
+    unindexed: usize,
+    slots: usize,
+}
 
 /// The twin interpreter over one validated channel file.
 #[derive(Clone, Debug)]
 pub struct Twin<'a> {
     file: ChannelFile<'a>,
     automata: Vec<Option<Dfa<'a>>>,
+    index: Option<Index>,
     supplied: usize,
     max_units: usize,
 }
@@ -98,22 +160,35 @@ impl<'a> Twin<'a> {
         let rules = RuleSet::load(bytes, sensor)?;
         let file = ChannelFile::parse(bytes)?;
         let mut automata = Vec::new();
+        let mut base = 0u32;
         for index in 0..file.automaton_count().unwrap_or(0) {
-            let dfa = file
-                .automaton_entry(index)
-                .and_then(|entry| file.automaton_bytes(entry))
-                .and_then(|bytes| DFA::from_bytes(bytes).ok())
-                .and_then(|(dfa, _)| {
-                    let start = dfa
-                        .start_state(&start::Config::new().anchored(Anchored::No))
-                        .ok()?;
-                    Some((dfa, start))
-                });
+            let dfa = file.automaton_entry(index).and_then(|entry| {
+                let (dfa, _) = DFA::from_bytes(file.automaton_bytes(entry)?).ok()?;
+                let start = dfa
+                    .start_state(&start::Config::new().anchored(Anchored::No))
+                    .ok()?;
+                Some(Dfa {
+                    start,
+                    field: entry.field as usize,
+                    folded: entry.flags & AUTOMATON_FOLDED != 0,
+                    base,
+                    dfa,
+                })
+            });
+            base += dfa.as_ref().map_or(0, |d| d.dfa.pattern_len() as u32);
             automata.push(dfa);
         }
+        let index = (file.count(Section::Triggers) > 0)
+            .then(|| file.triggers_header())
+            .flatten()
+            .map(|h| Index {
+                unindexed: h.unindexed as usize,
+                slots: h.slots as usize,
+            });
         Ok(Self {
             file,
             automata,
+            index,
             supplied: rules.supplied(),
             max_units: usize::from(sensor.max_string_units),
         })
@@ -129,41 +204,147 @@ impl<'a> Twin<'a> {
         if !CHECKED {
             assert!(inputs.len() >= self.supplied, "fewer inputs than supplied");
         }
-        let mut scratch = Scratch::<CHECKED> {
-            scanned: 0,
-            found: [[0; SET_WORDS]; MAX_AUTOMATA],
-            meter: Meter::default(),
-            counters: Counters::default(),
-        };
+        let mut tally = Tally::<CHECKED>::default();
+        let fired = self.scan(inputs, &mut tally);
         let mut verdict = Verdict::default();
-        for rule in 0..self.file.count(Section::Rules) {
-            let Some(record) = self.file.rule(rule) else {
-                break;
-            };
-            let start = usize::try_from(record.program_start).unwrap_or(usize::MAX);
-            let len = usize::try_from(record.program_len).unwrap_or(0);
-            if !self.run(start, len, inputs, &mut scratch) {
-                continue;
-            }
-            let (Some(level), Some(action)) =
-                (Level::from_u8(record.level), Action::from_u8(record.action))
-            else {
-                continue;
-            };
-            let matched = MatchedRule {
-                rule: u32::try_from(rule).unwrap_or(u32::MAX),
-                level,
-                action,
-            };
-            verdict.matched = verdict.matched.saturating_add(1);
-            verdict.action = verdict.action.max(Some(action));
-            if !sink.push(matched) {
-                verdict.dropped = verdict.dropped.saturating_add(1);
+        match self.index.filter(|_| fired.overfull == 0) {
+            Some(index) => self.walk(index, fired.slots(), |rule, entries| {
+                tally.meter.charge(entries);
+                self.run_rule(rule, inputs, &fired, &mut tally, &mut verdict, sink);
+            }),
+            None => {
+                for rule in 0..self.file.count(Section::Rules) {
+                    self.run_rule(rule, inputs, &fired, &mut tally, &mut verdict, sink);
+                }
             }
         }
-        scratch.counters.work = scratch.meter.0;
-        verdict.counters = scratch.counters;
+        tally.counters.work = tally.meter.0;
+        verdict.counters = tally.counters;
         verdict
+    }
+
+    fn value<'i, const CHECKED: bool>(
+        &self,
+        inputs: &[Value<'i>],
+        field: usize,
+    ) -> Option<Value<'i>> {
+        if CHECKED {
+            inputs.get(field).copied()
+        } else {
+            // SAFETY: `evaluate::<false>` asserted `inputs.len() >= self.supplied`, and
+            // `RuleSet::load` (run in `Twin::new` on these bytes) proved that every field an
+            // automaton scans or a rule's predicate reads is below `self.supplied`.
+            Some(unsafe { *inputs.get_unchecked(field) })
+        }
+    }
+
+    fn scan<const CHECKED: bool>(&self, inputs: &[Value<'_>], tally: &mut Tally<CHECKED>) -> Fired {
+        let mut fired = Fired::new();
+        for (index, automaton) in self.automata.iter().enumerate() {
+            let Some(a) = automaton else {
+                continue;
+            };
+            let input = match self.value::<CHECKED>(inputs, a.field) {
+                Some(Value::Str(s)) if !CHECKED || s.len() <= self.max_units => s,
+                Some(Value::Str(_)) => {
+                    bump::<CHECKED>(&mut tally.counters.oversized_inputs);
+                    continue;
+                }
+                Some(Value::Int(_)) => {
+                    bump::<CHECKED>(&mut tally.counters.type_mismatches);
+                    continue;
+                }
+                Some(Value::Absent) => continue,
+                None => {
+                    bump::<CHECKED>(&mut tally.counters.missing_inputs);
+                    continue;
+                }
+            };
+            let end = scan(a, input, &mut tally.meter, |pattern| {
+                if fired.insert(a.base + pattern as u32) {
+                    ControlFlow::Continue(())
+                } else {
+                    ControlFlow::Break(())
+                }
+            });
+            match end {
+                ScanEnd::Complete => {}
+                ScanEnd::Quit => bump::<CHECKED>(&mut tally.counters.automaton_quits),
+                ScanEnd::Stopped => fired.overfull |= 1 << index,
+            }
+        }
+        fired
+    }
+
+    fn word(&self, at: usize) -> usize {
+        self.file
+            .trigger_word(at)
+            .map_or(usize::MAX, |w| w as usize)
+    }
+
+    /// The core's rule-index walk: the unindexed rules and the lists of the fired slots,
+    /// merged in rule order.
+    fn walk(&self, index: Index, fired: &[u32], mut visit: impl FnMut(usize, usize)) {
+        let first = index.unindexed + index.slots + 1;
+        let mut cursors = [(0usize, 0usize); MAX_FIRED + 1];
+        cursors[0] = (0, index.unindexed);
+        for (cursor, &slot) in cursors[1..].iter_mut().zip(fired) {
+            let s = index.unindexed + slot as usize;
+            *cursor = (first + self.word(s), first + self.word(s + 1));
+        }
+        let cursors = &mut cursors[..=fired.len()];
+        loop {
+            let least = cursors
+                .iter()
+                .filter(|(at, end)| at < end)
+                .map(|&(at, _)| self.word(at))
+                .min();
+            let Some(rule) = least else {
+                break;
+            };
+            let mut entries = 0;
+            for (at, end) in cursors.iter_mut() {
+                if *at < *end && self.word(*at) == rule {
+                    *at += 1;
+                    entries += 1;
+                }
+            }
+            visit(rule, entries);
+        }
+    }
+
+    fn run_rule<const CHECKED: bool>(
+        &self,
+        rule: usize,
+        inputs: &[Value<'_>],
+        fired: &Fired,
+        tally: &mut Tally<CHECKED>,
+        verdict: &mut Verdict,
+        sink: &mut impl MatchSink,
+    ) {
+        let Some(record) = self.file.rule(rule) else {
+            return;
+        };
+        let start = usize::try_from(record.program_start).unwrap_or(usize::MAX);
+        let len = usize::try_from(record.program_len).unwrap_or(0);
+        if !self.run(start, len, inputs, fired, tally) {
+            return;
+        }
+        let (Some(level), Some(action)) =
+            (Level::from_u8(record.level), Action::from_u8(record.action))
+        else {
+            return;
+        };
+        let matched = MatchedRule {
+            rule: u32::try_from(rule).unwrap_or(u32::MAX),
+            level,
+            action,
+        };
+        verdict.matched = verdict.matched.saturating_add(1);
+        verdict.action = verdict.action.max(Some(action));
+        if !sink.push(matched) {
+            verdict.dropped = verdict.dropped.saturating_add(1);
+        }
     }
 
     fn run<const CHECKED: bool>(
@@ -171,11 +352,12 @@ impl<'a> Twin<'a> {
         start: usize,
         len: usize,
         inputs: &[Value<'_>],
-        scratch: &mut Scratch<CHECKED>,
+        fired: &Fired,
+        tally: &mut Tally<CHECKED>,
     ) -> bool {
         let mut stack = Stack::default();
         for pc in 0..len {
-            scratch.meter.charge(1);
+            tally.meter.charge(1);
             let Some(word) = start
                 .checked_add(pc)
                 .and_then(|at| self.file.instruction(at))
@@ -185,7 +367,7 @@ impl<'a> Twin<'a> {
             let Ok(instruction) = Instruction::decode(word) else {
                 return false;
             };
-            if !stack.step(instruction, |p| self.predicate(p, inputs, scratch)) {
+            if !stack.step(instruction, |p| self.predicate(p, inputs, fired, tally)) {
                 return false;
             }
         }
@@ -201,6 +383,8 @@ impl<'a> Twin<'a> {
             all: record.flags & ALL != 0,
             a: record.a,
             b: record.b,
+            automaton: usize::from(record.automaton).checked_sub(1),
+            pattern: record.pattern,
         })
     }
 
@@ -208,10 +392,11 @@ impl<'a> Twin<'a> {
         &self,
         index: u32,
         inputs: &[Value<'_>],
-        scratch: &mut Scratch<CHECKED>,
+        fired: &Fired,
+        tally: &mut Tally<CHECKED>,
     ) -> bool {
-        scratch.meter.charge(1);
-        bump::<CHECKED>(&mut scratch.counters.predicates);
+        tally.meter.charge(1);
+        bump::<CHECKED>(&mut tally.counters.predicates);
         let Some(p) = self.decode(index) else {
             return false;
         };
@@ -219,20 +404,16 @@ impl<'a> Twin<'a> {
             return true;
         }
         if !CHECKED {
-            // SAFETY: `evaluate::<false>` asserted `inputs.len() >= self.supplied`, and
-            // `RuleSet::load` (run in `Twin::new` on these bytes) proved that every predicate a
-            // rule pushes and that reads its input names a field below `self.supplied`.
-            let value = unsafe { *inputs.get_unchecked(p.field) };
-            let held = match value {
-                Value::Absent => p.op == Operator::NullOrEmpty,
-                Value::Str(s) if p.op == Operator::NullOrEmpty => s.is_empty(),
-                Value::Str(s) => self.string(&p, s, scratch),
-                Value::Int(v) => integer(&p, v),
+            let held = match self.value::<CHECKED>(inputs, p.field) {
+                None | Some(Value::Absent) => p.op == Operator::NullOrEmpty,
+                Some(Value::Str(s)) if p.op == Operator::NullOrEmpty => s.is_empty(),
+                Some(Value::Str(s)) => self.string(&p, s, fired, &mut tally.meter),
+                Some(Value::Int(v)) => integer(&p, v),
             };
             return held != p.negate;
         }
         let Some(&value) = inputs.get(p.field) else {
-            bump::<CHECKED>(&mut scratch.counters.missing_inputs);
+            bump::<CHECKED>(&mut tally.counters.missing_inputs);
             return false;
         };
         let held = match (p.op, value) {
@@ -242,14 +423,14 @@ impl<'a> Twin<'a> {
             (_, Value::Absent) => return false,
             (op, Value::Str(s)) if op.accepts(FieldType::String) => {
                 if s.len() > self.max_units {
-                    bump::<CHECKED>(&mut scratch.counters.oversized_inputs);
+                    bump::<CHECKED>(&mut tally.counters.oversized_inputs);
                     return false;
                 }
-                self.string(&p, s, scratch)
+                self.string(&p, s, fired, &mut tally.meter)
             }
             (op, Value::Int(v)) if op.accepts(FieldType::Flags) => integer(&p, v),
             _ => {
-                bump::<CHECKED>(&mut scratch.counters.type_mismatches);
+                bump::<CHECKED>(&mut tally.counters.type_mismatches);
                 return false;
             }
         };
@@ -269,12 +450,46 @@ impl<'a> Twin<'a> {
         &self,
         p: &Predicate,
         input: &[u16],
-        scratch: &mut Scratch<CHECKED>,
+        fired: &Fired,
+        meter: &mut Meter<CHECKED>,
     ) -> bool {
-        if matches!(p.op, Operator::Glob | Operator::Regex) {
-            return self.pattern(p, input, scratch);
+        let automaton = p
+            .automaton
+            .and_then(|a| Some((a, self.automata.get(a)?.as_ref()?)));
+        match automaton {
+            Some((index, a)) if !fired.is_overfull(index) => {
+                let first = a.base + p.pattern;
+                let mut hits = (0..p.pattern_count() as u32).map(|k| {
+                    meter.charge(1);
+                    fired.contains(first + k)
+                });
+                if p.all {
+                    hits.all(|hit| hit)
+                } else {
+                    hits.any(|hit| hit)
+                }
+            }
+            Some((_, a)) if matches!(p.op, Operator::Glob | Operator::Regex) => {
+                let target = p.pattern as usize;
+                let end = scan(a, input, meter, |found| {
+                    if found == target {
+                        ControlFlow::Break(())
+                    } else {
+                        ControlFlow::Continue(())
+                    }
+                });
+                end == ScanEnd::Stopped
+            }
+            _ => self.direct(p, input, meter),
         }
-        let meter = &mut scratch.meter;
+    }
+
+    fn direct<const CHECKED: bool>(
+        &self,
+        p: &Predicate,
+        input: &[u16],
+        meter: &mut Meter<CHECKED>,
+    ) -> bool {
         let name = match p.op {
             Operator::Image => file_name(input, meter),
             _ => input,
@@ -296,32 +511,6 @@ impl<'a> Twin<'a> {
             operands.any(test)
         }
     }
-
-    fn pattern<const CHECKED: bool>(
-        &self,
-        p: &Predicate,
-        input: &[u16],
-        scratch: &mut Scratch<CHECKED>,
-    ) -> bool {
-        let index = usize::try_from(p.a).unwrap_or(usize::MAX);
-        let Some(Some((dfa, start))) = self.automata.get(index) else {
-            return false;
-        };
-        let Some(found) = scratch.found.get_mut(index) else {
-            return false;
-        };
-        let bit = 1u32.wrapping_shl(p.a);
-        if scratch.scanned & bit == 0 {
-            scratch.scanned |= bit;
-            if scan(dfa, *start, input, found, &mut scratch.meter) == ScanEnd::Quit {
-                bump::<CHECKED>(&mut scratch.counters.automaton_quits);
-            }
-        }
-        let pattern = usize::try_from(p.b).unwrap_or(usize::MAX);
-        found
-            .get(pattern / 64)
-            .is_some_and(|word| word & 1u64.wrapping_shl((pattern % 64) as u32) != 0)
-    }
 }
 
 fn integer(p: &Predicate, value: u64) -> bool {
@@ -335,44 +524,50 @@ fn integer(p: &Predicate, value: u64) -> bool {
     }
 }
 
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum ScanEnd {
+    Complete,
+    Quit,
+    Stopped,
+}
+
 fn record<const CHECKED: bool>(
-    dfa: &DFA<&[u32]>,
+    a: &Dfa<'_>,
     state: StateID,
-    set: &mut [u64; SET_WORDS],
     meter: &mut Meter<CHECKED>,
-) {
-    let matches = dfa.match_len(state);
-    meter.charge(matches);
-    for index in 0..matches {
-        let pattern = dfa.match_pattern(state, index).as_usize();
-        if let Some(word) = set.get_mut(pattern / 64) {
-            *word |= 1u64.wrapping_shl((pattern % 64) as u32);
-        }
+    found: &mut impl FnMut(usize) -> ControlFlow<()>,
+) -> ControlFlow<()> {
+    for index in 0..a.dfa.match_len(state) {
+        meter.charge(1);
+        found(a.dfa.match_pattern(state, index).as_usize())?;
     }
+    ControlFlow::Continue(())
 }
 
 /// `sensor_core::automaton::Automaton::scan`, with the meter made optional.
 fn scan<const CHECKED: bool>(
-    dfa: &DFA<&[u32]>,
-    start: StateID,
+    a: &Dfa<'_>,
     input: &[u16],
-    set: &mut [u64; SET_WORDS],
     meter: &mut Meter<CHECKED>,
+    mut found: impl FnMut(usize) -> ControlFlow<()>,
 ) -> ScanEnd {
-    let mut state = start;
-    let chars =
-        char::decode_utf16(input.iter().copied()).map(|c| c.unwrap_or(char::REPLACEMENT_CHARACTER));
+    let folded = a.folded;
+    let units = input.iter().map(|&u| if folded { fold(u) } else { u });
+    let chars = char::decode_utf16(units).map(|c| c.unwrap_or(char::REPLACEMENT_CHARACTER));
+    let mut state = a.start;
     let mut utf8 = [0u8; 4];
     for c in chars {
         for &byte in c.encode_utf8(&mut utf8).as_bytes() {
             meter.charge(1);
-            let next = dfa.next_state(state, byte);
-            if dfa.is_special_state(next) {
-                if dfa.is_match_state(next) {
-                    record(dfa, next, set, meter);
-                } else if dfa.is_dead_state(next) {
+            let next = a.dfa.next_state(state, byte);
+            if a.dfa.is_special_state(next) {
+                if a.dfa.is_match_state(next) {
+                    if record(a, next, meter, &mut found).is_break() {
+                        return ScanEnd::Stopped;
+                    }
+                } else if a.dfa.is_dead_state(next) {
                     return ScanEnd::Complete;
-                } else if dfa.is_quit_state(next) {
+                } else if a.dfa.is_quit_state(next) {
                     return ScanEnd::Quit;
                 }
             }
@@ -380,9 +575,9 @@ fn scan<const CHECKED: bool>(
         }
     }
     meter.charge(1);
-    let last = dfa.next_eoi_state(state);
-    if dfa.is_match_state(last) {
-        record(dfa, last, set, meter);
+    let last = a.dfa.next_eoi_state(state);
+    if a.dfa.is_match_state(last) && record(a, last, meter, &mut found).is_break() {
+        return ScanEnd::Stopped;
     }
     ScanEnd::Complete
 }
