@@ -286,8 +286,8 @@ pub fn decompile(bytes: &[u8]) -> Result<Decompiled, DecompileError> {
                         rule: r,
                         predicate: g - lo,
                         global: g,
-                        automaton: record.a,
-                        pattern: record.b,
+                        automaton: u32::from(record.automaton.saturating_sub(1)),
+                        pattern: u64::from(record.pattern),
                     });
                     vec![Operand::Str(String::new())]
                 }

@@ -118,7 +118,7 @@ pub fn sources() -> Vec<Source> {
 /// Largest compiled seed kept. libFuzzer sizes its inputs after the largest seed, and the
 /// default rule set (about 200 KiB of automata) would make every mutation slow; the other
 /// sources cover the same operators in a few KiB.
-pub const MAX_SEED_FILE: usize = 16 * 1024;
+pub const MAX_SEED_FILE: usize = 32 * 1024;
 
 /// Compiles a source; `None` for sources written to be refused by the compiler.
 pub fn compile_source(source: &Source) -> Option<Vec<u8>> {
