@@ -45,5 +45,5 @@ pub use eval::{Counters, MatchBuffer, MatchSink, MatchedRule, Verdict};
 pub use input::Value;
 pub use op::Operator;
 pub use schema::{FieldType, SensorDecl, TemplateType, FIELD_COUNT_IPC};
-pub use slot::{ContentSlot, UpdateOutcome};
+pub use slot::{Buffer, ContentSlot, Released, RollBackOutcome, SlotVerdict, UpdateOutcome};
 pub use validate::{RuleInfo, RuleSet};
