@@ -149,6 +149,29 @@ fn each_operation_reports_the_buffers_it_released() {
 }
 
 #[test]
+fn set_sensor_drops_the_content_validated_for_the_previous_build() {
+    let three = all_matching(3);
+    let five = all_matching(5);
+    let july = ContentBuf::new(&common::compile_toml(JULY_19_0409.source));
+    let mut slot = ContentSlot::new(SENSOR_7_11);
+    slot.update(three.as_bytes()).unwrap();
+    slot.update(five.as_bytes()).unwrap();
+    assert!(
+        slot.update(july.as_bytes()).is_err(),
+        "7.11 refuses field 21"
+    );
+    let mut both = vec![addr(&three), addr(&five)];
+    both.sort_unstable();
+    assert_eq!(addrs(slot.set_sensor(SENSOR_FIXED)), both);
+    assert_eq!((version(&slot), slot.sensor().build), (None, "fixed"));
+    assert!(slot.roll_back().is_none());
+    assert!(
+        slot.update(july.as_bytes()).is_ok(),
+        "the fixed build supplies it"
+    );
+}
+
+#[test]
 fn a_buffer_held_twice_is_released_once_and_only_when_nothing_holds_it() {
     let [a, b, c] = [3, 4, 5].map(all_matching);
     let slot = ContentSlot::new(SENSOR_7_11);
