@@ -252,7 +252,8 @@ typedef struct sensor_update_result {
     uint64_t replaced_version;  /* valid when has_replaced == 1 */
     uint32_t has_replaced;
     uint32_t reserved;
-    sensor_released released;   /* accepted: buffers this update released */
+    sensor_released released;   /* accepted: buffers this update released (the previous
+                                   last-known-good, unless it is also the new content) */
     sensor_load_error error;    /* refused: why and where (kind 0 when accepted) */
 } sensor_update_result;
 
@@ -282,10 +283,11 @@ sensor_status sensor_slot_destroy(sensor_slot *slot, sensor_released *released);
  * and the active content is untouched. `content` must be 8-byte aligned. */
 sensor_status sensor_slot_update(sensor_slot *slot, const uint8_t *content, size_t content_len, sensor_update_result *result);
 
-/* Re-activate the last-known-good content; SENSOR_STATUS_NOT_FOUND when there is none. */
+/* Re-activate the last-known-good content; *released lists the content it replaced (released at
+ * once; there is no last-known-good afterwards). SENSOR_STATUS_NOT_FOUND when there is none. */
 sensor_status sensor_slot_roll_back(sensor_slot *slot, uint64_t *version, sensor_released *released);
 
-/* Drop the active and last-known-good content. */
+/* Drop the active and last-known-good content; *released lists their buffers. */
 sensor_status sensor_slot_clear(sensor_slot *slot, sensor_released *released);
 
 /* Evaluate one event: values[i] is input field i. Matches go to `matches` (up to

@@ -1,22 +1,24 @@
-//! Measures the stack one evaluation uses, by stack painting.
+//! Measures the stack one evaluation, load and content-slot operation uses, by stack painting.
 //!
-//! `cargo run --release -p sensor-fuzz --example stack [-- --max BYTES]`
+//! `cargo run --release -p sensor-fuzz --example stack [-- --max BYTES] [--max-update BYTES]`
 //!
 //! On a thread with a 1 MiB stack, the region below the stack pointer is filled with a pattern,
-//! one `RuleSet::evaluate` runs, and the lowest overwritten byte gives the depth reached. Every
-//! rule source of the repository is loaded (for the fixed build) and every event of its seed
-//! input and the probe events are evaluated; the deepest evaluation is reported per source and
-//! overall. With `--max`, the exit status is 1 when the deepest is over `BYTES`.
+//! one call runs, and the lowest overwritten byte gives the depth reached. Every rule source of
+//! the repository is loaded (for the fixed build) and every event of its seed input and the
+//! probe events are evaluated; the deepest evaluation is reported per source and overall. The
+//! same content also goes through a `ContentSlot` (kept on the heap, as a driver keeps it in
+//! pool): update, a second update (so that there is a last-known-good), evaluation through the
+//! slot, rollback and clear. With `--max`, the exit status is 1 when the deepest evaluation is
+//! over `BYTES`; with `--max-update`, when the deepest slot update or rollback is.
 //!
-//! What is measured is the evaluation's frames plus one call: the closure that calls
-//! `evaluate`. Loading is measured the same way, for comparison. Writing below the stack
-//! pointer is outside Rust's memory model; it is done with volatile accesses on a thread whose
-//! stack is mapped in full, and only here, never in the product. x86_64 only.
+//! What is measured is the call's frames plus one call: the closure that makes it. Writing below
+//! the stack pointer is outside Rust's memory model; it is done with volatile accesses on a
+//! thread whose stack is mapped in full, and only here, never in the product. x86_64 only.
 
 use std::hint::black_box;
 
 use sensor_core::schema::SENSOR_FIXED;
-use sensor_core::{MatchBuffer, RuleSet};
+use sensor_core::{ContentSlot, MatchBuffer, RuleSet};
 use sensor_fuzz::check::probe_events;
 use sensor_fuzz::events::values;
 use sensor_fuzz::seeds::{compile_source, sources};
@@ -64,7 +66,12 @@ struct Row {
     name: String,
     rules: usize,
     load: usize,
+    load_into: usize,
     evaluate: usize,
+    update: usize,
+    roll_back: usize,
+    slot_evaluate: usize,
+    clear: usize,
 }
 
 fn measure() -> Vec<Row> {
@@ -78,20 +85,36 @@ fn measure() -> Vec<Row> {
         let load = depth(&mut || {
             black_box(RuleSet::load(black_box(bytes), &SENSOR_FIXED).is_ok());
         });
-        let Ok(rules) = RuleSet::load(bytes, &SENSOR_FIXED) else {
+        let mut rules = Box::new(RuleSet::empty());
+        let mut loaded = false;
+        let load_into = depth(&mut || {
+            loaded = black_box(rules.load_into(black_box(bytes), &SENSOR_FIXED).is_ok());
+        });
+        if !loaded {
             continue;
-        };
+        }
+        let slot = Box::new(ContentSlot::new(SENSOR_FIXED));
+        let mut update = 0;
+        for _ in 0..2 {
+            update = update.max(depth(&mut || {
+                black_box(slot.update(black_box(bytes)).is_ok());
+            }));
+        }
         let mut events = source.events.clone();
         events.extend(probe_events());
         let mut long = probe_events().swap_remove(0);
         long[1] = sensor_fuzz::events::Input::Str(vec![u16::from(b'a'); 32_767]);
         events.push(long);
         let mut deepest = 0;
+        let mut slot_evaluate = 0;
         for event in &events {
             let values = values(event);
             let mut matches = MatchBuffer::<64>::default();
             deepest = deepest.max(depth(&mut || {
                 black_box(rules.evaluate(black_box(&values), &mut matches));
+            }));
+            slot_evaluate = slot_evaluate.max(depth(&mut || {
+                black_box(slot.evaluate(black_box(&values), &mut matches));
             }));
             let mut count = 0usize;
             let mut sink = |_| {
@@ -102,11 +125,22 @@ fn measure() -> Vec<Row> {
                 black_box(rules.evaluate(black_box(&values), &mut sink));
             }));
         }
+        let roll_back = depth(&mut || {
+            black_box(slot.roll_back().is_some());
+        });
+        let clear = depth(&mut || {
+            black_box(slot.clear());
+        });
         rows.push(Row {
             name: source.name,
             rules: rules.rule_count(),
             load,
+            load_into,
             evaluate: deepest,
+            update,
+            roll_back,
+            slot_evaluate,
+            clear,
         });
     }
     rows
@@ -114,11 +148,16 @@ fn measure() -> Vec<Row> {
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let max: Option<usize> = args
-        .iter()
-        .position(|a| a == "--max")
-        .and_then(|i| args.get(i + 1))
-        .map(|v| v.parse().expect("--max takes a number of bytes"));
+    let limit = |flag: &str| -> Option<usize> {
+        args.iter()
+            .position(|a| a == flag)
+            .and_then(|i| args.get(i + 1))
+            .map(|v| {
+                v.parse()
+                    .expect("--max and --max-update take a number of bytes")
+            })
+    };
+    let (max, max_update) = (limit("--max"), limit("--max-update"));
     let rows = std::thread::Builder::new()
         .stack_size(1 << 20)
         .spawn(measure)
@@ -126,32 +165,65 @@ fn main() {
         .join()
         .expect("the measurement ran");
     println!(
-        "{:<48} {:>6} {:>11} {:>15}",
-        "rule source", "rules", "load bytes", "evaluate bytes"
+        "{:<44} {:>5} {:>6} {:>9} {:>8} {:>6} {:>9} {:>9} {:>5}",
+        "rule source (bytes of stack)",
+        "rules",
+        "load",
+        "load_into",
+        "evaluate",
+        "update",
+        "roll_back",
+        "slot eval",
+        "clear"
     );
     for r in &rows {
         println!(
-            "{:<48} {:>6} {:>11} {:>15}",
-            r.name, r.rules, r.load, r.evaluate
+            "{:<44} {:>5} {:>6} {:>9} {:>8} {:>6} {:>9} {:>9} {:>5}",
+            r.name,
+            r.rules,
+            r.load,
+            r.load_into,
+            r.evaluate,
+            r.update,
+            r.roll_back,
+            r.slot_evaluate,
+            r.clear
         );
     }
-    let worst = rows.iter().map(|r| r.evaluate).max().unwrap_or(0);
-    let worst_load = rows.iter().map(|r| r.load).max().unwrap_or(0);
+    let deepest = |f: fn(&Row) -> usize| rows.iter().map(f).max().unwrap_or(0);
+    let worst = deepest(|r| r.evaluate);
+    let worst_update = deepest(|r| r.update).max(deepest(|r| r.roll_back));
     println!(
-        "deepest evaluation: {worst} bytes of stack (aim: 2048); deepest load: {worst_load} bytes; {} rule sources",
+        "deepest evaluation: {worst} bytes of stack (aim: 2048), through the slot {}; {} rule sources",
+        deepest(|r| r.slot_evaluate),
         rows.len()
     );
     println!(
-        "size_of::<RuleSet>() = {} bytes, of which the automata array holds {} bytes",
+        "deepest load: {} bytes by value, {} in place (load_into); slot update {}, roll_back {}, clear {}",
+        deepest(|r| r.load),
+        deepest(|r| r.load_into),
+        deepest(|r| r.update),
+        deepest(|r| r.roll_back),
+        deepest(|r| r.clear)
+    );
+    println!(
+        "size_of::<RuleSet>() = {} bytes, of which the automata array holds {} bytes; size_of::<ContentSlot>() = {} bytes",
         std::mem::size_of::<RuleSet<'static>>(),
         std::mem::size_of::<
             [Option<sensor_core::automaton::Automaton<'static>>; sensor_core::limits::MAX_AUTOMATA],
-        >()
+        >(),
+        std::mem::size_of::<ContentSlot<'static>>()
     );
-    if let Some(max) = max {
-        if worst > max {
-            eprintln!("over the limit of {max} bytes");
-            std::process::exit(1);
-        }
+    let mut over = false;
+    if let Some(max) = max.filter(|&max| worst > max) {
+        eprintln!("evaluation over the limit of {max} bytes");
+        over = true;
+    }
+    if let Some(max) = max_update.filter(|&max| worst_update > max) {
+        eprintln!("slot update or rollback over the limit of {max} bytes");
+        over = true;
+    }
+    if over {
+        std::process::exit(1);
     }
 }

@@ -19,7 +19,7 @@ pub mod structured;
 
 use sensor_core::error::LoadError;
 use sensor_core::schema::{SensorDecl, SENSOR_7_11, SENSOR_FIXED};
-use sensor_core::{ContentSlot, RuleSet};
+use sensor_core::{ContentSlot, RuleSet, SlotVerdict};
 use sensor_host::content::ContentBuf;
 
 use crate::bytes::{reseal, Reader, Writer};
@@ -143,7 +143,10 @@ fn check_file(bytes: &[u8]) -> Reached {
     let through_slot = slot.evaluate(&values(&probe), &mut |_| true);
     match &fixed {
         Ok(rules) => {
-            let direct = rules.evaluate(&values(&probe), &mut |_| true);
+            let direct = SlotVerdict {
+                content_version: rules.header().content_version,
+                verdict: rules.evaluate(&values(&probe), &mut |_| true),
+            };
             assert_eq!(through_slot, Some(direct), "the slot evaluated differently");
         }
         Err(_) => assert_eq!(through_slot, None, "a refused update left content active"),

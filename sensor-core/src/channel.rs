@@ -230,6 +230,23 @@ impl<'a> ChannelFile<'a> {
         })
     }
 
+    /// A file with no sections: zero header, every section empty. What an empty
+    /// [`crate::RuleSet`] holds; never the result of parsing.
+    pub const fn empty() -> Self {
+        Self {
+            header: Header {
+                channel: 0,
+                template_id: 0,
+                template_version: 0,
+                content_version: 0,
+                body_len: 0,
+                body_crc: 0,
+            },
+            offsets: [0; Section::ALL.len()],
+            sections: [&[]; Section::ALL.len()],
+        }
+    }
+
     /// The header.
     pub fn header(&self) -> Header {
         self.header

@@ -62,10 +62,17 @@ impl<'a> Operand<'a> {
     }
 
     /// The operand's code units.
+    ///
+    /// Built from a range of unit indices with checked reads, not from `chunks_exact(2)`:
+    /// zipping a `ChunksExact` asks its `size_hint`, which divides by the chunk size, and where
+    /// the optimizer loses sight of that constant a division-by-zero panic survives
+    /// (`docs/fuzzing.md`, "Panic freedom").
     pub fn units(self) -> impl DoubleEndedIterator<Item = u16> + ExactSizeIterator + 'a {
-        self.0.chunks_exact(2).map(|pair| match pair {
-            [lo, hi] => u16::from_le_bytes([*lo, *hi]),
-            _ => 0,
+        let bytes = self.0;
+        (0..self.len()).map(move |unit| {
+            unit.checked_mul(2)
+                .and_then(|at| crate::channel::u16_at(bytes, at))
+                .unwrap_or(0)
         })
     }
 
@@ -242,6 +249,17 @@ mod tests {
             with("abc", "ABC", |i, o| compare(i, o, &mut m)),
             Ordering::Equal
         );
+    }
+
+    #[test]
+    fn operand_units_read_little_endian_pairs_both_ways_and_ignore_an_odd_byte() {
+        let bytes = [0x41, 0x00, 0xB1, 0x03, 0x3D, 0xD8, 0x7F];
+        let operand = Operand::new(&bytes);
+        assert_eq!(operand.len(), 3);
+        assert_eq!(operand.units().len(), 3);
+        assert!(operand.units().eq([0x0041, 0x03B1, 0xD83D]));
+        assert!(operand.units().rev().eq([0xD83D, 0x03B1, 0x0041]));
+        assert!(Operand::new(&bytes[..1]).units().next().is_none());
     }
 
     #[test]

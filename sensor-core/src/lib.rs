@@ -1,8 +1,9 @@
 //! A content interpreter for kernel security sensors that content cannot crash.
 //!
-//! Data flows one way: untrusted channel-file bytes are checked once by [`RuleSet::load`] into a
-//! validated, zero-copy view; [`RuleSet::evaluate`] runs one event against that view in bounded
-//! time without allocating; [`ContentSlot`] swaps whole rule sets atomically.
+//! Data flows one way: untrusted channel-file bytes are checked once by [`RuleSet::load_into`]
+//! (or [`RuleSet::load`]) into a validated, zero-copy view; [`RuleSet::evaluate`] runs one
+//! event against that view in bounded time without allocating; [`ContentSlot`] swaps whole
+//! rule sets atomically.
 //!
 //! The crate is `no_std`, contains no `unsafe`, and denies indexing, panicking and unchecked
 //! arithmetic by lint, so that no byte string and no event can make it fault. See
@@ -46,5 +47,5 @@ pub use eval::{Counters, MatchBuffer, MatchSink, MatchedRule, Verdict};
 pub use input::Value;
 pub use op::Operator;
 pub use schema::{FieldType, SensorDecl, TemplateType, FIELD_COUNT_IPC};
-pub use slot::{ContentSlot, UpdateOutcome};
+pub use slot::{Buffer, ContentSlot, Released, RollBackOutcome, SlotVerdict, UpdateOutcome};
 pub use validate::{RuleInfo, RuleSet};

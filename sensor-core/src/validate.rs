@@ -157,12 +157,88 @@ struct Loader<'a, 's> {
     declared_fields: u32,
 }
 
+/// The template type of an empty rule set: no fields.
+static NO_TEMPLATE: TemplateType = TemplateType {
+    id: 0,
+    version: 0,
+    name: "",
+    fields: &[],
+};
+
 impl<'a> RuleSet<'a> {
-    /// Validates `bytes` as content for `sensor`.
+    /// A rule set with no rules, no automata and no content: what [`RuleSet::load_into`] starts
+    /// from and leaves behind when it refuses content. Evaluating it matches nothing.
+    pub const fn empty() -> Self {
+        Self {
+            file: ChannelFile::empty(),
+            template: &NO_TEMPLATE,
+            build: "",
+            supplied: 0,
+            max_units: 0,
+            automata: [const { None }; MAX_AUTOMATA],
+            automaton_count: 0,
+            index: None,
+            worst_case: 0,
+        }
+    }
+
+    /// Validates `bytes` as content for `sensor` and returns the rule set by value.
+    ///
+    /// A convenience for hosts: the rule set is large (see [`RuleSet::load_into`], which a
+    /// kernel should use instead), and this builds it on the caller's stack.
+    pub fn load(bytes: &'a [u8], sensor: &SensorDecl) -> Result<Self, LoadError> {
+        let mut rules = Self::empty();
+        rules.load_into(bytes, sensor)?;
+        Ok(rules)
+    }
+
+    /// Validates `bytes` as content for `sensor`, writing the rule set into `self` in place.
     ///
     /// Any byte string yields either a rule set or a typed error naming what is wrong and where,
-    /// in time linear in its length; nothing panics and nothing is read out of bounds.
-    pub fn load(bytes: &'a [u8], sensor: &SensorDecl) -> Result<Self, LoadError> {
+    /// in time linear in its length; nothing panics and nothing is read out of bounds. Each
+    /// part is written straight into its field of `self` (each automaton into its slot of the
+    /// array), so no whole rule set is ever built on the stack. On error `self` is left empty
+    /// ([`RuleSet::empty`]); whatever it held before is gone either way.
+    pub fn load_into(&mut self, bytes: &'a [u8], sensor: &SensorDecl) -> Result<(), LoadError> {
+        self.clear();
+        let loaded = self.fill(bytes, sensor);
+        if loaded.is_err() {
+            self.clear();
+        }
+        loaded
+    }
+
+    /// Empties the rule set in place, field by field: afterwards it is [`RuleSet::empty`] and
+    /// holds no reference into the content it was loaded from.
+    pub fn clear(&mut self) {
+        // Destructured, so that a new field cannot be forgotten here.
+        let Self {
+            file,
+            template,
+            build,
+            supplied,
+            max_units,
+            automata,
+            automaton_count,
+            index,
+            worst_case,
+        } = self;
+        *file = ChannelFile::empty();
+        *template = &NO_TEMPLATE;
+        *build = "";
+        *supplied = 0;
+        *max_units = 0;
+        for automaton in automata {
+            *automaton = None;
+        }
+        *automaton_count = 0;
+        *index = None;
+        *worst_case = 0;
+    }
+
+    /// The body of [`RuleSet::load_into`]: `self` is empty on entry and may be left half
+    /// written on error.
+    fn fill(&mut self, bytes: &'a [u8], sensor: &SensorDecl) -> Result<(), LoadError> {
         let file = ChannelFile::parse(bytes)?;
         let header = file.header();
         let template = schema::template(header.template_id, header.template_version).ok_or(
@@ -189,11 +265,13 @@ impl<'a> RuleSet<'a> {
             declared_fields: 0,
         };
         loader.fields()?;
-        let (automata, automaton_count, patterns) = loader.automata()?;
+        let (automaton_count, patterns) = loader.automata(&mut self.automata)?;
+        self.automaton_count = automaton_count;
+        let automata = &self.automata;
         let max_units = usize::from(sensor.max_string_units);
-        loader.predicates(&automata)?;
+        loader.predicates(automata)?;
         let index = RuleIndex::load(&file, patterns, file.count(Section::Rules))?;
-        let mut worst_case = loader.rules(&automata, index.as_ref())?;
+        let mut worst_case = loader.rules(automata, index.as_ref())?;
         loader.declared_fields_supplied()?;
         for automaton in automata.iter().flatten() {
             worst_case = worst_case.saturating_add(automaton.scan_cost(max_units));
@@ -205,17 +283,14 @@ impl<'a> RuleSet<'a> {
                 budget: sensor.work_budget,
             });
         }
-        Ok(Self {
-            file,
-            template,
-            build: sensor.build,
-            supplied,
-            max_units,
-            automata,
-            automaton_count,
-            index,
-            worst_case,
-        })
+        self.file = file;
+        self.template = template;
+        self.build = sensor.build;
+        self.supplied = supplied;
+        self.max_units = max_units;
+        self.index = index;
+        self.worst_case = worst_case;
+        Ok(())
     }
 
     /// The channel file's header.
@@ -328,10 +403,12 @@ impl<'a> Loader<'a, '_> {
         Ok(())
     }
 
-    /// Loads every automaton; returns them, their count and their total number of patterns.
-    #[allow(clippy::type_complexity)]
-    fn automata(&self) -> Result<([Option<Automaton<'a>>; MAX_AUTOMATA], usize, usize), LoadError> {
-        let mut automata: [Option<Automaton<'a>>; MAX_AUTOMATA] = Default::default();
+    /// Loads every automaton straight into its slot of `automata` (all `None` on entry);
+    /// returns how many there are and their total number of patterns.
+    fn automata(
+        &self,
+        automata: &mut [Option<Automaton<'a>>; MAX_AUTOMATA],
+    ) -> Result<(usize, usize), LoadError> {
         let directory_error = |automaton: usize| LoadError::AutomatonDirectory {
             automaton,
             offset: self
@@ -395,7 +472,7 @@ impl<'a> Loader<'a, '_> {
             }
             *slot = Some(automaton);
         }
-        Ok((automata, count, patterns))
+        Ok((count, patterns))
     }
 
     fn predicates(&self, automata: &[Option<Automaton<'a>>]) -> Result<(), LoadError> {

@@ -9,8 +9,8 @@
 //! is in `docs/embedding.md`.
 //!
 //! Content buffers stay the embedder's: the slot reads them in place (no copy, no allocation)
-//! and each call that can drop a buffer lists the ones the slot released, so the embedder knows
-//! when to free them (see [`ledger`]).
+//! and each call that can drop a buffer lists the ones the slot released, as the core reports
+//! them (`sensor_core::Released`), so the embedder knows when to free them.
 //!
 //! With the `panic-handler` feature the crate needs no `std`: it provides the panic handler,
 //! which calls the embedder's `sensor_panic`. The core has no reachable panic; the handler is
@@ -33,7 +33,6 @@
 extern crate std;
 
 pub mod error;
-pub mod ledger;
 pub mod slot;
 pub mod status;
 pub mod types;

@@ -11,11 +11,10 @@ use core::ptr::{self, addr_of_mut};
 use core::sync::atomic::{AtomicU64, Ordering};
 
 use sensor_core::eval::{MatchSink, MatchedRule};
-use sensor_core::{schema, ContentSlot, Value, Verdict};
-use spin::Mutex;
+use sensor_core::slot::MAX_RELEASED;
+use sensor_core::{schema, ContentSlot, Released, Value};
 
 use crate::error::SensorLoadError;
-use crate::ledger::{Buffer, Ledger, Released};
 use crate::status::{
     NtStatus, SENSOR_STATUS_BUFFER_TOO_SMALL, SENSOR_STATUS_DATATYPE_MISALIGNMENT_ERROR,
     SENSOR_STATUS_INVALID_PARAMETER, SENSOR_STATUS_NOT_FOUND, SENSOR_STATUS_NO_CONTENT,
@@ -23,8 +22,8 @@ use crate::status::{
 };
 use crate::types::{
     SensorContentInfo, SensorMatch, SensorReleased, SensorStats, SensorUpdateResult, SensorValue,
-    SensorVerdict, SENSOR_ACTION_NONE, SENSOR_CONTENT_ALIGN, SENSOR_MAX_VALUES,
-    SENSOR_VALUE_ABSENT, SENSOR_VALUE_INT, SENSOR_VALUE_STR,
+    SensorVerdict, SENSOR_ACTION_NONE, SENSOR_CONTENT_ALIGN, SENSOR_MAX_RELEASED,
+    SENSOR_MAX_VALUES, SENSOR_VALUE_ABSENT, SENSOR_VALUE_INT, SENSOR_VALUE_STR,
 };
 
 /// Version of this ABI; bumped on any incompatible change to a function or struct.
@@ -39,9 +38,15 @@ const MAGIC_DEAD: u64 = u64::from_le_bytes(*b"DEADSLOT");
 /// A content slot living in memory the embedder provides. Opaque to C.
 pub struct SensorSlot {
     magic: AtomicU64,
-    ledger: Mutex<Ledger>,
     slot: ContentSlot<'static>,
 }
+
+/// An empty slot, for `sensor_slot_init` to copy into place; its sensor is replaced there.
+#[allow(clippy::declare_interior_mutable_const)] // copied once per init, never shared
+const EMPTY_SLOT: ContentSlot<'static> = ContentSlot::new(schema::SENSOR_7_11);
+
+// Every buffer one core operation can release fits one `sensor_released`.
+const _: () = assert!(MAX_RELEASED == SENSOR_MAX_RELEASED);
 
 // Pool allocations are 16-byte aligned on x64 (MEMORY_ALLOCATION_ALIGNMENT); the embedding
 // guide promises that suffices.
@@ -68,6 +73,7 @@ fn writable<T>(p: *mut T) -> bool {
     !p.is_null() && p.is_aligned()
 }
 
+/// The core's report of released buffers, as C sees it.
 fn released(from: Released) -> SensorReleased {
     let mut out = SensorReleased::NONE;
     for (slot, buffer) in out.buffers.iter_mut().zip(from.iter()) {
@@ -158,12 +164,16 @@ pub unsafe extern "C" fn sensor_slot_init(
     let Some(sensor) = schema::sensor(name) else {
         return SENSOR_STATUS_NOT_FOUND;
     };
-    // Field by field, so that the large `ContentSlot` can be built in place.
+    // Field by field, so that the large `ContentSlot` is built in place: a constant empty slot
+    // is copied into the caller's memory (built by value here, it would take a stack copy as
+    // large as the slot), then pointed at the sensor build.
     // SAFETY: `target` is non-null, aligned and writable for a whole `SensorSlot` (checked size,
-    // caller's contract); nothing else uses it.
-    unsafe { addr_of_mut!((*target).slot).write(ContentSlot::new(*sensor)) };
+    // caller's contract); nothing else uses it. Only the field's address is taken.
+    let slot_memory = unsafe { addr_of_mut!((*target).slot) };
     // SAFETY: as above.
-    unsafe { addr_of_mut!((*target).ledger).write(Mutex::new(Ledger::new())) };
+    unsafe { slot_memory.write(EMPTY_SLOT) };
+    // SAFETY: just initialised; nothing else uses it. Nothing was loaded, so nothing is released.
+    unsafe { (*slot_memory).set_sensor(*sensor) };
     // SAFETY: as above; the magic goes last, with release ordering, so a slot that reads as
     // live is fully written.
     unsafe { addr_of_mut!((*target).magic).write(AtomicU64::new(0)) };
@@ -200,19 +210,20 @@ pub unsafe extern "C" fn sensor_slot_destroy(
     {
         return SENSOR_STATUS_INVALID_PARAMETER;
     }
-    let held = live.ledger.lock().retained();
-    // SAFETY: the slot was live and no other call uses it (caller's contract); its fields are
-    // dropped once, and the magic already reads dead so no later call touches them.
+    // Clearing releases every buffer the slot still holds (the active content and the
+    // last-known-good; the third cell is empty between calls).
+    let held = live.slot.clear();
+    // SAFETY: the slot was live and no other call uses it (caller's contract); it is dropped
+    // once, and the magic already reads dead so no later call touches it.
     unsafe { ptr::drop_in_place(addr_of_mut!((*slot).slot)) };
-    // SAFETY: as above.
-    unsafe { ptr::drop_in_place(addr_of_mut!((*slot).ledger)) };
     // SAFETY: `released` is non-null and aligned (checked) and writable (caller's contract).
     unsafe { released.write(crate::slot::released(held)) };
     SENSOR_STATUS_SUCCESS
 }
 
 /// Validates `content` against the slot's sensor build and, only if it is valid, makes it the
-/// active content. The rule set it replaces is kept as last-known-good.
+/// active content. The rule set it replaces is kept as last-known-good, and the previous
+/// last-known-good is released.
 ///
 /// Accepted: returns `SENSOR_STATUS_SUCCESS`; `result` holds the new and replaced versions and
 /// the buffers this update released. Refused: returns `0xE291_0000 | kind`
@@ -242,23 +253,17 @@ pub unsafe extern "C" fn sensor_slot_update(
         return SENSOR_STATUS_DATATYPE_MISALIGNMENT_ERROR;
     }
     // SAFETY: non-null, length at most isize::MAX (checked), readable (caller's contract). The
-    // 'static lifetime is the caller's promise to keep the bytes until the ledger releases them;
-    // a refused update keeps no reference.
+    // 'static lifetime is the caller's promise to keep the bytes until the slot reports them
+    // released; a refused update keeps no reference.
     let bytes: &'static [u8] = unsafe { core::slice::from_raw_parts(content, content_len) };
-    let buffer = Buffer {
-        addr: content.addr(),
-        len: content_len,
-    };
-    let mut ledger = live.ledger.lock();
     let (status, out) = match live.slot.update(bytes) {
         Ok(outcome) => {
-            let freed = ledger.accepted(buffer);
             let out = SensorUpdateResult {
                 version: outcome.version,
                 replaced_version: outcome.replaced.unwrap_or(0),
                 has_replaced: u32::from(outcome.replaced.is_some()),
                 reserved: 0,
-                released: released(freed),
+                released: released(outcome.released),
                 error: SensorLoadError::NONE,
             };
             (SENSOR_STATUS_SUCCESS, out)
@@ -276,14 +281,14 @@ pub unsafe extern "C" fn sensor_slot_update(
             (error.status(), out)
         }
     };
-    drop(ledger);
     // SAFETY: `result` is non-null and aligned (checked) and writable (caller's contract).
     unsafe { result.write(out) };
     status
 }
 
-/// Makes the last-known-good content active again and stores its version in `*version`.
-/// Returns `SENSOR_STATUS_NOT_FOUND` (and changes nothing) when there is none.
+/// Makes the last-known-good content active again and stores its version in `*version`; the
+/// content it replaces is released at once and listed in `*released` (afterwards there is no
+/// last-known-good). Returns `SENSOR_STATUS_NOT_FOUND` (and changes nothing) when there is none.
 ///
 /// # Safety
 ///
@@ -301,21 +306,18 @@ pub unsafe extern "C" fn sensor_slot_roll_back(
     if !writable(version) || !writable(released) {
         return SENSOR_STATUS_INVALID_PARAMETER;
     }
-    let mut ledger = live.ledger.lock();
-    let Some(restored) = live.slot.roll_back() else {
+    let Some(outcome) = live.slot.roll_back() else {
         return SENSOR_STATUS_NOT_FOUND;
     };
-    let freed = ledger.rolled_back().unwrap_or_default();
-    drop(ledger);
     // SAFETY: both pointers are non-null and aligned (checked) and writable (caller's contract).
-    unsafe { version.write(restored) };
+    unsafe { version.write(outcome.version) };
     // SAFETY: as above.
-    unsafe { released.write(crate::slot::released(freed)) };
+    unsafe { released.write(crate::slot::released(outcome.released)) };
     SENSOR_STATUS_SUCCESS
 }
 
-/// Drops the active content and the last-known-good (content deleted): events are not
-/// evaluated until the next accepted update.
+/// Drops the active content and the last-known-good (content deleted) and lists their buffers
+/// in `*released`: events are not evaluated until the next accepted update.
 ///
 /// # Safety
 ///
@@ -332,10 +334,7 @@ pub unsafe extern "C" fn sensor_slot_clear(
     if !writable(released) {
         return SENSOR_STATUS_INVALID_PARAMETER;
     }
-    let mut ledger = live.ledger.lock();
-    live.slot.clear();
-    let freed = ledger.cleared();
-    drop(ledger);
+    let freed = live.slot.clear();
     // SAFETY: `released` is non-null and aligned (checked) and writable (caller's contract).
     unsafe { released.write(crate::slot::released(freed)) };
     SENSOR_STATUS_SUCCESS
@@ -397,23 +396,6 @@ fn value(v: &SensorValue) -> Option<Value<'_>> {
     }
 }
 
-fn record(live: &SensorSlot, verdict: Option<&Verdict>) {
-    let s = live.slot.stats();
-    let Some(v) = verdict else {
-        s.events_without_content.fetch_add(1, Ordering::Relaxed);
-        return;
-    };
-    let c = &v.counters;
-    s.events.fetch_add(1, Ordering::Relaxed);
-    s.matches.fetch_add(u64::from(v.matched), Ordering::Relaxed);
-    s.missing_inputs
-        .fetch_add(u64::from(c.missing_inputs), Ordering::Relaxed);
-    s.type_mismatches
-        .fetch_add(u64::from(c.type_mismatches), Ordering::Relaxed);
-    s.oversized_inputs
-        .fetch_add(u64::from(c.oversized_inputs), Ordering::Relaxed);
-}
-
 /// Evaluates one event against the active content. `values[i]` is input field `i`; a sensor
 /// build that supplies 20 fields passes 20 values. Matches go to `matches` (up to
 /// `match_capacity`; the rest are counted in `verdict->dropped`).
@@ -470,12 +452,12 @@ pub unsafe extern "C" fn sensor_slot_evaluate(
         capacity: match_capacity,
         stored: 0,
     };
-    let outcome = live.slot.with_active(|rules| {
-        rules.map(|r| (r.header().content_version, r.evaluate(inputs, &mut sink)))
-    });
-    record(live, outcome.as_ref().map(|(_, v)| v));
-    let (status, out) = match outcome {
-        Some((content_version, v)) => (
+    // The core counts the event in the slot's statistics and names the content version.
+    let (status, out) = match live.slot.evaluate(inputs, &mut sink) {
+        Some(sensor_core::SlotVerdict {
+            content_version,
+            verdict: v,
+        }) => (
             SENSOR_STATUS_SUCCESS,
             SensorVerdict {
                 content_version,

@@ -93,7 +93,7 @@ impl Phase<'_, '_> {
                 true
             };
             if let Some(v) = self.slot.evaluate(&values[..supplied], &mut sink) {
-                self.max_work = self.max_work.max(v.counters.work);
+                self.max_work = self.max_work.max(v.verdict.counters.work);
             }
         }
         self.slot.with_active(|rules| {

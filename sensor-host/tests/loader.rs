@@ -623,6 +623,36 @@ fn content_over_the_work_budget_is_refused() {
     ));
 }
 
+#[test]
+fn load_into_fills_a_rule_set_in_place_and_a_refusal_leaves_it_empty() {
+    let buf = base().aligned();
+    let empty = format!("{:?}", RuleSet::empty());
+    let mut rules = RuleSet::empty();
+    let by_value = RuleSet::load(buf.as_bytes(), &SENSOR_FIXED).unwrap();
+    rules.load_into(buf.as_bytes(), &SENSOR_FIXED).unwrap();
+    assert_eq!(format!("{rules:?}"), format!("{by_value:?}"));
+    assert_eq!((rules.rule_count(), rules.automaton_count()), (2, 3));
+    // Refused after its automaton was written into place (the budget is checked last): the
+    // set must not keep it, nor anything else of the earlier load.
+    let tight = SensorDecl {
+        work_budget: 10,
+        ..SENSOR_FIXED
+    };
+    assert!(matches!(
+        rules.load_into(buf.as_bytes(), &tight),
+        Err(LoadError::OverBudget { budget: 10, .. })
+    ));
+    assert_eq!(format!("{rules:?}"), empty);
+    let mut inputs = [Value::Absent; 21];
+    inputs[1] = Value::Str(&[0x5C, 0x61]);
+    let v = rules.evaluate(&inputs, &mut |_| true);
+    assert_eq!((v.matched, rules.worst_case_work()), (0, 0));
+    rules.load_into(buf.as_bytes(), &SENSOR_FIXED).unwrap();
+    assert_eq!(format!("{rules:?}"), format!("{by_value:?}"));
+    rules.clear();
+    assert_eq!(format!("{rules:?}"), empty);
+}
+
 /// Evaluates a few events against whatever loaded, checking the work bound.
 fn exercise(rules: &RuleSet<'_>) {
     let names: [&[u16]; 3] = [&[0x5C, 0x61], &[], &[0xD800, 0x67, 0x61]];

@@ -350,7 +350,9 @@ impl<'c> SensorDriver<'c> {
         match &self.engine {
             Engine::Fixed(slot) => {
                 let supplied = slot.with_active(|r| r.map_or(0, |r| r.supplied()));
-                Ok(slot.evaluate(&values[..supplied.min(values.len())], &mut sink))
+                Ok(slot
+                    .evaluate(&values[..supplied.min(values.len())], &mut sink)
+                    .map(|v| v.verdict))
             }
             Engine::Flawed {
                 content: Some(content),

@@ -9,8 +9,8 @@
 //!   the 21-versus-20 reason and evaluation goes on (see `sensor_test_workload::scenario`).
 //! - `flawed`: the 2024 interpreter's access pattern (`flawed`), which takes a real page fault
 //!   at CR2 = 0x9C.
-//! - `windows-stack`: evaluation and update on a 24 KiB stack with a guard page
-//!   (`small_stack`).
+//! - `windows-stack`: the slot's whole lifecycle (init, updates accepted and refused,
+//!   evaluation, rollback, clear, destroy) on a 24 KiB stack with a guard page (`small_stack`).
 #![no_std]
 #![no_main]
 
@@ -114,7 +114,7 @@ extern "C" fn kmain(start_info: u32) -> ! {
                 println!("result: pass: every call fitted in 24 KiB");
                 exit(Outcome::Pass);
             }
-            println!("result: FAIL: the scenario could not start");
+            println!("result: FAIL: a call on the 24 KiB stack returned what it must not, or used more than its budget");
             exit(Outcome::Fail);
         }
         other => {

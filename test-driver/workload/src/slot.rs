@@ -6,10 +6,10 @@ use core::mem::MaybeUninit;
 use core::ptr;
 
 use sensor_ffi::{
-    sensor_slot_content, sensor_slot_destroy, sensor_slot_evaluate, sensor_slot_init,
-    sensor_slot_roll_back, sensor_slot_rule_id, sensor_slot_stats, sensor_slot_update, NtStatus,
-    SensorContentInfo, SensorMatch, SensorReleased, SensorSlot, SensorStats, SensorUpdateResult,
-    SensorValue, SensorVerdict, SENSOR_STATUS_SUCCESS,
+    sensor_slot_clear, sensor_slot_content, sensor_slot_destroy, sensor_slot_evaluate,
+    sensor_slot_init, sensor_slot_roll_back, sensor_slot_rule_id, sensor_slot_stats,
+    sensor_slot_update, NtStatus, SensorContentInfo, SensorMatch, SensorReleased, SensorSlot,
+    SensorStats, SensorUpdateResult, SensorValue, SensorVerdict, SENSOR_STATUS_SUCCESS,
 };
 
 /// Most matches one evaluation reports here.
@@ -141,6 +141,14 @@ impl Slot {
         // SAFETY: live handle, writable outputs.
         let status = unsafe { sensor_slot_roll_back(self.handle, &mut version, &mut released) };
         (status, version, released)
+    }
+
+    /// Drops the active and last-known-good content; returns what it released.
+    pub fn clear(&self) -> (NtStatus, SensorReleased) {
+        let mut released = SensorReleased::NONE;
+        // SAFETY: live handle, writable output.
+        let status = unsafe { sensor_slot_clear(self.handle, &mut released) };
+        (status, released)
     }
 
     /// The running totals.

@@ -1,8 +1,11 @@
-//! The released-buffer reports are safe and complete: random update / refused update / rollback
-//! / clear sequences, with every buffer zeroed the moment a call reports it released, while other
-//! threads evaluate without pause. Every verdict must equal a fresh, independent load of the
-//! content version it names, so a buffer the slot still read after its release would show up as
-//! a wrong verdict; and at the end every accepted buffer must have been released exactly once.
+//! The released-buffer reports (the core slot's own, passed through the C ABI) are safe, exact
+//! and complete: random update / refused update / rollback / clear sequences, with every buffer
+//! zeroed the moment a call reports it released, while other threads evaluate without pause.
+//! Every verdict must equal a fresh, independent load of the content version it names, so a
+//! buffer the slot still read after its release would show up as a wrong verdict; after every
+//! call the buffers not yet released must be exactly the active and the last-known-good content
+//! (nothing held longer than needed); and at the end every accepted buffer must have been
+//! released exactly once.
 // Tests: a failed assertion is how they report, and they call the C ABI the way C does (each
 // call's contract is the function's own `# Safety` section).
 #![allow(
@@ -183,7 +186,9 @@ fn run(seed: u64, steps: usize, readers: usize) {
         }
     };
     let mut rng = Rng(seed);
-    let (mut active, mut last_known_good): (Option<u64>, Option<u64>) = (None, None);
+    // (version, buffer address) of the active and the last-known-good content.
+    type Held = Option<(u64, usize)>;
+    let (mut active, mut last_known_good): (Held, Held) = (None, None);
     for step in 0..steps {
         match rng.below(10) {
             0..=5 => {
@@ -197,11 +202,11 @@ fn run(seed: u64, steps: usize, readers: usize) {
                 let addr = content.ptr() as usize;
                 if status == SENSOR_STATUS_SUCCESS {
                     accepted_total += 1;
-                    assert_eq!(result.replaced_version, active.unwrap_or(0));
+                    assert_eq!(result.replaced_version, active.map_or(0, |a| a.0));
                     if active.is_some() {
                         last_known_good = active;
                     }
-                    active = Some(result.version);
+                    active = Some((result.version, addr));
                     live.insert(addr, (content, true));
                     release(&mut live, &result.released);
                 } else {
@@ -217,7 +222,7 @@ fn run(seed: u64, steps: usize, readers: usize) {
                 let status = unsafe { sensor_slot_roll_back(slot.0, &mut version, &mut released) };
                 match last_known_good.take() {
                     Some(v) => {
-                        assert_eq!((status, version), (SENSOR_STATUS_SUCCESS, v));
+                        assert_eq!((status, version), (SENSOR_STATUS_SUCCESS, v.0));
                         active = Some(v);
                         release(&mut live, &released);
                     }
@@ -238,12 +243,20 @@ fn run(seed: u64, steps: usize, readers: usize) {
                 );
             }
         }
-        // Memory stays bounded: at most the two cells' buffers are held between calls.
-        assert!(live.len() <= 2, "step {step}: {} buffers held", live.len());
+        // Exactly the active and the last-known-good buffers are held between calls.
+        let mut held: Vec<usize> = live.keys().copied().collect();
+        held.sort_unstable();
+        let mut want: Vec<usize> = [active, last_known_good]
+            .into_iter()
+            .flatten()
+            .map(|(_, addr)| addr)
+            .collect();
+        want.sort_unstable();
+        assert_eq!(held, want, "step {step}: buffers not yet released");
         let mut info = SensorContentInfo::default();
         let status = unsafe { sensor_slot_content(slot.0, &mut info) };
         match active {
-            Some(v) => assert_eq!((status, info.content_version), (SENSOR_STATUS_SUCCESS, v)),
+            Some((v, _)) => assert_eq!((status, info.content_version), (SENSOR_STATUS_SUCCESS, v)),
             None => assert_eq!(status, SENSOR_STATUS_NO_CONTENT),
         }
     }
