@@ -43,12 +43,10 @@ impl Fired {
         if self.len >= MAX_FIRED {
             return false;
         }
-        let Some(tail) = self.slots.get_mut(at..=self.len) else {
-            return false;
-        };
-        tail.rotate_right(1);
-        if let Some(first) = tail.first_mut() {
-            *first = slot;
+        let moved = self.len.saturating_sub(at).saturating_add(1);
+        let mut carry = slot;
+        for cell in self.slots.iter_mut().skip(at).take(moved) {
+            core::mem::swap(cell, &mut carry);
         }
         self.len = self.len.saturating_add(1);
         true
