@@ -267,11 +267,27 @@ fn floor_char_boundary(s: &str, max: usize) -> usize {
 
 /// Compiles content to channel-file bytes.
 pub fn compile(content: &Content) -> Result<Vec<u8>, CompileError> {
+    compile_report(content).map(|c| c.bytes)
+}
+
+/// A compiled channel file and what the compiler had to give up to fit the format's limits.
+#[derive(Clone, Debug)]
+pub struct Compiled {
+    /// The channel file.
+    pub bytes: Vec<u8>,
+    /// Literal predicates left without an automaton because the automata would not fit in
+    /// [`limits::MAX_AUTOMATA`] automata or the file's size cap. The interpreter compares their
+    /// operands directly, and a rule indexed only through them runs on every event.
+    pub direct_literals: usize,
+}
+
+/// [`compile`], also saying what had to give.
+pub fn compile_report(content: &Content) -> Result<Compiled, CompileError> {
     compile_with_limit(content, MAX_DFA_BYTES)
 }
 
-/// [`compile`], with automata of at most `limit` bytes each.
-fn compile_with_limit(content: &Content, limit: usize) -> Result<Vec<u8>, CompileError> {
+/// [`compile_report`], with automata of at most `limit` bytes each.
+fn compile_with_limit(content: &Content, limit: usize) -> Result<Compiled, CompileError> {
     let template =
         schema::template(content.template_id, content.template_version).ok_or(CompileError {
             origin: Origin::default(),
@@ -296,7 +312,7 @@ fn compile_with_limit(content: &Content, limit: usize) -> Result<Vec<u8>, Compil
         })?;
     }
     check_caps(&t)?;
-    let automata = build_automata(&t, content, template, limit)?;
+    let (automata, direct_literals) = build_automata(&t, content, template, limit)?;
     let slots = place_predicates(&mut t, &automata);
     let triggers = if automata.is_empty() {
         Vec::new()
@@ -316,7 +332,10 @@ fn compile_with_limit(content: &Content, limit: usize) -> Result<Vec<u8>, Compil
             ),
         });
     }
-    Ok(file)
+    Ok(Compiled {
+        bytes: file,
+        direct_literals,
+    })
 }
 
 fn check_caps(t: &Tables) -> Result<(), CompileError> {
@@ -573,13 +592,14 @@ const FIRST_GUESS: usize = 64;
 
 /// Compiles every run into automata of at most `limit` bytes each: one group of runs per field,
 /// kind (folded or raw) and anchoring, each group packed into as many automata as it needs.
-/// Groups are built in parallel; the automata come out in group order.
+/// Groups are built in parallel; the automata come out in group order. Returns them with the
+/// number of literal runs [`fit`] left without one.
 fn build_automata(
     t: &Tables,
     content: &Content,
     template: &schema::TemplateType,
     limit: usize,
-) -> Result<Vec<Built>, CompileError> {
+) -> Result<(Vec<Built>, usize), CompileError> {
     let field_name = |field: usize| template.field(field).map_or("?", |f| f.name);
     let mut built = Vec::new();
     for packed in in_parallel(&groups(&t.runs), |group| pack(t, group, limit)) {
@@ -596,8 +616,56 @@ fn build_automata(
             }
         })?);
     }
+    let (built, direct) = fit(built, automata_budget(t));
     check_automata(&built, field_name)?;
-    Ok(built)
+    Ok((built, direct))
+}
+
+/// Bytes the automata may take: the file's cap less everything else in it, with the triggers
+/// section at its largest (every rule unindexed and listed under every pattern slot once).
+fn automata_budget(t: &Tables) -> usize {
+    let rules = t.rules.len() / RULE_RECORD;
+    let slots: usize = t.runs.iter().map(|r| r.regexes.len()).sum();
+    let triggers = 16 + 4 * (rules + 2 * slots + 1);
+    let tables = t.rules.len()
+        + t.predicates.len()
+        + t.operands.len()
+        + t.program.len()
+        + t.strings.len()
+        + t.fields.count_ones() as usize * 4;
+    let fixed = HEADER_LEN + DIRECTORY_LEN + 8 * SECTION_ALIGN + AUTOMATA_HEADER;
+    limits::MAX_FILE_BYTES.saturating_sub(fixed + tables + triggers)
+}
+
+/// Keeps every raw automaton (globs and regexes have no other test) and, in order, the folded
+/// automata that still fit [`limits::MAX_AUTOMATA`] and `budget` bytes; the literal runs of the
+/// folded automata left out stay direct. Returns the automata kept and how many runs were left
+/// out.
+fn fit(built: Vec<Built>, budget: usize) -> (Vec<Built>, usize) {
+    let raw = built.iter().filter(|a| !a.folded).count();
+    let raw_bytes: usize = built
+        .iter()
+        .filter(|a| !a.folded)
+        .map(|a| a.bytes.len() + AUTOMATON_ENTRY + SECTION_ALIGN)
+        .sum();
+    let mut room = (
+        limits::MAX_AUTOMATA.saturating_sub(raw),
+        budget.saturating_sub(raw_bytes),
+    );
+    let mut direct = 0;
+    let mut kept = Vec::with_capacity(built.len());
+    for automaton in built {
+        let size = automaton.bytes.len() + AUTOMATON_ENTRY + SECTION_ALIGN;
+        if !automaton.folded {
+            kept.push(automaton);
+        } else if room.0 > 0 && size <= room.1 {
+            room = (room.0 - 1, room.1 - size);
+            kept.push(automaton);
+        } else {
+            direct += automaton.runs.len();
+        }
+    }
+    (kept, direct)
 }
 
 /// `f` applied to every item, on as many threads as the machine runs at once; results in item
@@ -1520,7 +1588,9 @@ mod tests {
     #[test]
     fn fields_split_over_automata_that_fit_the_limit() {
         let limit = 64 << 10;
-        let bytes = compile_with_limit(&many_contains(200), limit).expect("compiles");
+        let bytes = compile_with_limit(&many_contains(200), limit)
+            .expect("compiles")
+            .bytes;
         let buf = ContentBuf::new(&bytes);
         let file = parse(&buf);
         let counts = pattern_counts(&file);
@@ -1542,13 +1612,48 @@ mod tests {
     }
 
     #[test]
-    fn too_many_automata_are_refused() {
-        let error = compile_with_limit(&many_contains(400), 8 << 10).expect_err("refused");
+    fn literals_past_the_automaton_count_stay_direct() {
+        let compiled = compile_with_limit(&many_contains(400), 8 << 10).expect("compiles");
+        let buf = ContentBuf::new(&compiled.bytes);
+        let file = parse(&buf);
+        assert_eq!(pattern_counts(&file).len(), limits::MAX_AUTOMATA);
+        let direct = (0..400)
+            .filter(|&p| file.predicate(p).expect("a predicate").automaton == 0)
+            .count();
+        assert!(direct > 0);
+        assert_eq!(compiled.direct_literals, direct);
+        let rules =
+            sensor_core::RuleSet::load(buf.as_bytes(), &schema::SENSOR_FIXED).expect("loads");
+        for i in [0usize, 399] {
+            let name = format!("\\x-{i:04x}{}", ["alpha", "beta", "gamma"][i % 3]);
+            let units: Vec<u16> = name.encode_utf16().collect();
+            let mut inputs = [sensor_core::Value::Absent; 21];
+            inputs[1] = sensor_core::Value::Str(&units);
+            let mut matched = Vec::new();
+            rules.evaluate(&inputs, &mut |m: sensor_core::MatchedRule| {
+                matched.push(m.rule);
+                true
+            });
+            assert_eq!(matched, [i as u32], "{name}");
+        }
+    }
+
+    #[test]
+    fn globs_past_the_automaton_count_are_refused() {
+        let globs = content(
+            (0..400)
+                .map(|i| {
+                    let glob = format!("x-{i:04x}{}*", ["alpha", "beta", "gamma"][i % 3]);
+                    all_of(&format!("G{i}"), vec![pipe(Operator::Glob, &[&glob])])
+                })
+                .collect(),
+        );
+        let error = compile_with_limit(&globs, 8 << 10).expect_err("refused");
         let CompileErrorKind::TooManyAutomata(n, fields) = &error.kind else {
             panic!("{error}");
         };
         assert!(*n > limits::MAX_AUTOMATA);
-        assert_eq!(fields, &format!("{n} for field pipe_name folded"));
+        assert_eq!(fields, &format!("{n} for field pipe_name raw"));
     }
 
     #[test]
@@ -1559,7 +1664,8 @@ mod tests {
             &content(vec![all_of("L", vec![pipe(Operator::Contains, &[&long])])]),
             limit,
         )
-        .expect("a literal stays direct");
+        .expect("a literal stays direct")
+        .bytes;
         let buf = ContentBuf::new(&literal);
         assert_eq!(parse(&buf).predicate(0).expect("L").automaton, 0);
         let glob = long + "*";

@@ -9,7 +9,7 @@ use clap::{Parser, Subcommand};
 use sensor_core::schema::IPC;
 use sensor_core::schema::{self, SensorDecl};
 use sensor_core::RuleSet;
-use sensor_host::compile::compile;
+use sensor_host::compile::{compile_report, Compiled};
 use sensor_host::content::ContentBuf;
 use sensor_host::diag::describe;
 use sensor_host::emu::replay::{replay, Design, Layout, ReplayOptions};
@@ -305,8 +305,21 @@ fn gather(sources: &Sources) -> Result<Content, String> {
 }
 
 fn compile_command(sources: &Sources, output: &Path, sensor: Option<SensorDecl>) -> ExitCode {
-    let bytes = match gather(sources).and_then(|c| compile(&c).map_err(|e| e.to_string())) {
-        Ok(bytes) => bytes,
+    let compiled = gather(sources).and_then(|c| compile_report(&c).map_err(|e| e.to_string()));
+    let bytes = match compiled {
+        Ok(Compiled {
+            bytes,
+            direct_literals,
+        }) => {
+            if direct_literals > 0 {
+                eprintln!(
+                    "note: {direct_literals} literal predicates are compared directly: their automata would not fit in {} automata and the {}-byte file cap; rules that depend on them run on every event",
+                    sensor_core::limits::MAX_AUTOMATA,
+                    sensor_core::limits::MAX_FILE_BYTES
+                );
+            }
+            bytes
+        }
         Err(e) => return fail(1, e),
     };
     let buf = ContentBuf::new(&bytes);

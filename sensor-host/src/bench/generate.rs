@@ -31,7 +31,7 @@ use std::fmt;
 use sensor_core::op::{Action, Level, Operator};
 use sensor_core::schema::{ipc, IPC};
 
-use crate::compile::{compile, CompileError};
+use crate::compile::{compile_report, CompileError};
 use crate::content::ContentBuf;
 use crate::ir::{Content, Expr, Operand, Origin, Predicate, Rule};
 
@@ -645,13 +645,22 @@ pub struct BuiltSet {
 impl BuiltSet {
     /// Compiles `content` as it is.
     pub fn compile(name: &str, content: Content) -> Result<Self, CompileError> {
-        let bytes = compile(&content)?;
+        let compiled = compile_report(&content)?;
+        let notes = (compiled.direct_literals > 0)
+            .then(|| {
+                format!(
+                    "{} literal predicates are compared directly: their automata would not fit the format's automaton count and file size",
+                    compiled.direct_literals
+                )
+            })
+            .into_iter()
+            .collect();
         Ok(Self {
             name: name.to_owned(),
             mix: Mix::of(&content),
             content,
-            bytes: ContentBuf::new(&bytes),
-            notes: Vec::new(),
+            bytes: ContentBuf::new(&compiled.bytes),
+            notes,
         })
     }
 }
