@@ -8,6 +8,7 @@
 
 use sensor_core::channel::HEADER_LEN;
 use sensor_core::crc32::crc32;
+use sensor_core::error::Section;
 
 /// Reads integers and byte runs from the front of a byte string.
 #[derive(Clone, Debug)]
@@ -119,6 +120,17 @@ pub fn reseal(file: &[u8]) -> Vec<u8> {
     out
 }
 
+/// A copy of `file` without its rule index: the length in the triggers section's directory
+/// entry set to zero, and the header resealed. Nothing else changes, so the copy holds the same
+/// rules, predicates and automata, and runs every rule on every event. `None` when the file is
+/// too short to hold that entry.
+pub fn without_index(file: &[u8]) -> Option<Vec<u8>> {
+    let length = HEADER_LEN + Section::Triggers as usize * 8 + 4;
+    let mut out = file.to_vec();
+    out.get_mut(length..length + 4)?.fill(0);
+    Some(reseal(&out))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -153,5 +165,22 @@ mod tests {
         assert_eq!(sealed[..24], file[..24]);
         assert_eq!(sealed[32..], file[32..]);
         assert_eq!(reseal(b"short"), b"short");
+    }
+
+    #[test]
+    fn without_index_clears_the_triggers_length_only() {
+        let mut file = vec![0u8; HEADER_LEN + 64 + 8];
+        file[HEADER_LEN + 56..HEADER_LEN + 64].copy_from_slice(&[128, 0, 0, 0, 8, 0, 0, 0]);
+        let stripped = without_index(&file).unwrap();
+        assert_eq!(
+            &stripped[HEADER_LEN + 56..HEADER_LEN + 64],
+            &[128, 0, 0, 0, 0, 0, 0, 0]
+        );
+        assert_eq!(
+            stripped[HEADER_LEN..HEADER_LEN + 56],
+            file[HEADER_LEN..HEADER_LEN + 56]
+        );
+        assert_eq!(stripped, reseal(&stripped));
+        assert_eq!(without_index(&file[..HEADER_LEN + 63]), None);
     }
 }

@@ -5,8 +5,10 @@
 
 use sensor_core::schema::{FieldType, SensorDecl, IPC};
 use sensor_core::{MatchBuffer, MatchedRule, RuleSet, Value, Verdict};
+use sensor_host::content::ContentBuf;
 
-use crate::events::Input;
+use crate::bytes::without_index;
+use crate::events::{values, Input};
 
 /// Checks a rule set that loaded for `decl`: its cost is within the sensor's budget, it reads
 /// only fields the sensor supplies, and every rule's metadata is readable.
@@ -114,6 +116,58 @@ pub fn evaluation(rules: &RuleSet<'_>, inputs: &[Value<'_>]) -> Outcome {
     Outcome { verdict, matches }
 }
 
+/// Checks the rule index of `rules` (loaded from `file` for `decl`) against running every rule.
+///
+/// The loader proves the index sound: a rule that is not unindexed cannot match unless a pattern
+/// it is listed under fired. This checks the proof's conclusion on the events given: the same
+/// file with its triggers section emptied ([`without_index`]) must load for the same sensor, at
+/// a worst case no higher, and for every event match exactly the same rules with the same
+/// decisive action, evaluating no fewer predicates (the index only skips rules). Does nothing
+/// for content without an index.
+pub fn index_agrees(rules: &RuleSet<'_>, file: &[u8], decl: &SensorDecl, events: &[Vec<Input>]) {
+    if !rules.indexed() {
+        return;
+    }
+    let stripped = without_index(file).expect("a file that loaded holds a directory");
+    let buf = ContentBuf::new(&stripped);
+    let plain = RuleSet::load(buf.as_bytes(), decl)
+        .unwrap_or_else(|e| panic!("the content loaded with its index, and not without: {e:?}"));
+    assert!(!plain.indexed());
+    assert!(
+        plain.worst_case_work() <= rules.worst_case_work(),
+        "dropping the index raised the worst case from {} to {}",
+        rules.worst_case_work(),
+        plain.worst_case_work()
+    );
+    for event in events {
+        let inputs = values(event);
+        let mut indexed = Vec::new();
+        let with = rules.evaluate(&inputs, &mut |m| {
+            indexed.push(m);
+            true
+        });
+        let mut every = Vec::new();
+        let without = plain.evaluate(&inputs, &mut |m| {
+            every.push(m);
+            true
+        });
+        assert_eq!(
+            indexed, every,
+            "the rule index skipped a rule that matches (or ran one that does not)"
+        );
+        assert_eq!(
+            (with.matched, with.action),
+            (without.matched, without.action)
+        );
+        assert!(
+            with.counters.predicates <= without.counters.predicates,
+            "the index evaluated more predicates ({}) than running every rule ({})",
+            with.counters.predicates,
+            without.counters.predicates
+        );
+    }
+}
+
 /// The event a sensor that keeps its declaration would pass: exactly the supplied fields, each
 /// of its template type (strings stay strings, anything else becomes an empty string or zero;
 /// absent stays absent).
@@ -208,6 +262,39 @@ pub fn probe_events() -> Vec<Vec<Input>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_index_skips_rules_and_changes_no_match() {
+        let source = crate::seeds::sources()
+            .into_iter()
+            .find(|s| s.name == "C-00000291-2024-04-24")
+            .expect("the April file");
+        let file = crate::seeds::compile_source(&source).expect("it compiles");
+        let buf = ContentBuf::new(&file);
+        let rules = RuleSet::load(buf.as_bytes(), &sensor_core::schema::SENSOR_FIXED).unwrap();
+        assert!(rules.indexed());
+        index_agrees(
+            &rules,
+            &file,
+            &sensor_core::schema::SENSOR_FIXED,
+            &probe_events(),
+        );
+        let stripped = without_index(&file).unwrap();
+        let plain_buf = ContentBuf::new(&stripped);
+        let plain =
+            RuleSet::load(plain_buf.as_bytes(), &sensor_core::schema::SENSOR_FIXED).unwrap();
+        assert!(!plain.indexed());
+        let absent = probe_events().swap_remove(3);
+        let nothing = values(&absent);
+        let with = rules.evaluate(&nothing, &mut |_| true);
+        let without = plain.evaluate(&nothing, &mut |_| true);
+        assert!(
+            with.counters.predicates < without.counters.predicates,
+            "an event that fires no pattern runs fewer rules with the index: {} vs {}",
+            with.counters.predicates,
+            without.counters.predicates
+        );
+    }
 
     #[test]
     fn probes_cover_the_template() {

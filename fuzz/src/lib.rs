@@ -71,7 +71,9 @@ fn load<'a>(buf: &'a ContentBuf, decl: &SensorDecl) -> Result<RuleSet<'a>, LoadE
 /// [`check::evaluation`] and [`check::conforming_evaluation`]; the two builds differ only by the
 /// schema handshake on field 20 (content 7.11 accepts the fixed build accepts, and content the
 /// fixed build accepts but 7.11 refuses is refused for reading or declaring field 20); a
-/// misaligned copy loads only if the aligned one does; and a refused update leaves a slot empty.
+/// misaligned copy loads only if the aligned one does; a refused update leaves a slot empty;
+/// and for the fixed build the rule index agrees with running every rule
+/// ([`check::index_agrees`]).
 pub fn channel_file(data: &[u8]) -> Reached {
     let mut reached = check_file(data);
     if data.len() >= sensor_core::channel::HEADER_LEN {
@@ -104,6 +106,9 @@ fn check_file(bytes: &[u8]) -> Reached {
                 check::conforming_evaluation(rules, decl, &event);
             }
         }
+    }
+    if let Ok(rules) = &fixed {
+        check::index_agrees(rules, bytes, &SENSOR_FIXED, &check::probe_events());
     }
     match (&old, &fixed) {
         (Ok(_), Err(e)) => panic!("7.11 accepted what the fixed build refused: {e:?}"),
@@ -211,7 +216,8 @@ impl InterpreterInput {
 ///
 /// Checked for every event: [`check::evaluation`] on the event as given (any number of inputs,
 /// any types, strings of any length and any UTF-16) and [`check::conforming_evaluation`] on
-/// the event a sensor keeping its declaration would pass.
+/// the event a sensor keeping its declaration would pass. Then [`check::index_agrees`]: the
+/// same events match the same rules with the index as without it.
 pub fn interpreter(data: &[u8]) -> Reached {
     let input = InterpreterInput::decode(data);
     let decl = input.sensor.decl();
@@ -233,6 +239,7 @@ pub fn interpreter(data: &[u8]) -> Reached {
         reached.matched += check::evaluation(&rules, &values(event)).matches.len();
         check::conforming_evaluation(&rules, &decl, event);
     }
+    check::index_agrees(&rules, &file, &decl, &input.events);
     reached
 }
 
