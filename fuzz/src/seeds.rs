@@ -112,13 +112,129 @@ pub fn sources() -> Vec<Source> {
             events,
         });
     }
+    out.push(fired_overflow());
     out
+}
+
+/// Tag `i` of [`fired_overflow`]'s `contains-any`: `t00` to `t69`. (Tags over several
+/// leading letters make a larger automaton: with delayed matches, every match state is
+/// multiplied by the prefix the next byte may start.)
+fn tag(i: usize) -> String {
+    format!("t{i:02}")
+}
+
+fn tags(range: std::ops::Range<usize>) -> String {
+    range.map(tag).collect()
+}
+
+/// A rule source whose events fire more distinct patterns than the interpreter's fired list
+/// holds ([`sensor_core::limits::MAX_FIRED`], 64), so that seeds start inside the fallback:
+/// the rule index ignored, every rule run, and the predicates of the overfull automaton tested
+/// directly (operands compared). No repository source does this with a seed-sized file.
+///
+/// The list is one for the event, shared by every automaton. The pipe-name automata hold
+/// `MANY`'s 70 tags, `BOTH`'s four patterns, `QUIET`'s one, `IMAGE`'s two tags and `NOT`'s
+/// one (anchored and unanchored patterns in separate automata), the glob and the regex one
+/// each (raw); the image path's automaton holds `IMAGE`'s image test. The events fire 3
+/// patterns; 64, the list just full (59 tags, `contains-all`'s `t00`, the two `begins-with`
+/// `\t00`, `IMAGE`'s `t05` and its image); 65, one over (the next tag); 80 (every tag, in
+/// upper case, and an image name without a path); and 75 (with a pipe name `QUIET` must then
+/// compare directly).
+pub fn fired_overflow() -> Source {
+    let operands: Vec<String> = (0..70).map(|i| format!("'{}'", tag(i))).collect();
+    let rules = format!(
+        r#"channel = 291
+version = 1
+template = "ipc"
+
+[[rule]]
+id = "MANY"
+title = "contains any of 70 tags"
+level = "low"
+[rule.where]
+p = {{ field = "pipe_name", op = "contains-any", value = [{}] }}
+
+[[rule]]
+id = "BOTH"
+title = "first and last tag, at the ends"
+level = "medium"
+condition = "all and (first or last)"
+[rule.where]
+all = {{ field = "pipe_name", op = "contains-all", value = ['t00', 't69'] }}
+first = {{ field = "pipe_name", op = "begins-with", value = '\t00' }}
+last = {{ field = "pipe_name", op = "ends-with", value = 't69' }}
+
+[[rule]]
+id = "GLOB"
+title = "glob over the tags"
+level = "low"
+[rule.where]
+p = {{ field = "pipe_name", op = "glob", value = '\t00*t6?' }}
+
+[[rule]]
+id = "RE"
+title = "regex over the tags"
+level = "high"
+action = "alert"
+[rule.where]
+p = {{ field = "pipe_name", op = "regex", value = 't6[0-9]$' }}
+
+[[rule]]
+id = "QUIET"
+title = "indexed, fired by no tag event"
+level = "low"
+[rule.where]
+p = {{ field = "pipe_name", op = "equals", value = '\quiet' }}
+
+[[rule]]
+id = "IMAGE"
+title = "image on another automaton"
+level = "low"
+condition = "image and tag"
+[rule.where]
+image = {{ field = "image_path", op = "image", value = "rundll32.exe" }}
+tag = {{ field = "pipe_name", op = "contains-any", value = ['t05', 't69'] }}
+
+[[rule]]
+id = "NOT"
+title = "unindexed: not the first tag"
+level = "informational"
+[rule.where]
+p = {{ field = "pipe_name", op = "begins-with", value = '\t00', negate = true }}
+"#,
+        operands.join(", ")
+    );
+    let base = crate::check::probe_events().swap_remove(0);
+    let event = |pipe: String, image: Option<&str>| {
+        let mut e = base.clone();
+        e[1] = Input::text(&pipe);
+        if let Some(image) = image {
+            e[2] = Input::text(image);
+        }
+        e
+    };
+    let events = vec![
+        event(r"\t05".into(), Some(r"C:\Windows\System32\rundll32.exe")),
+        event(format!(r"\{}", tags(0..59)), None),
+        event(format!(r"\{}", tags(0..60)), None),
+        event(
+            format!(r"\{}", tags(0..70).to_uppercase()),
+            Some("RUNDLL32.EXE"),
+        ),
+        event(format!(r"\quiet{}", tags(1..70)), None),
+    ];
+    Source {
+        name: "fired-list-overflow".into(),
+        rules,
+        events,
+    }
 }
 
 /// Largest compiled seed kept. libFuzzer sizes its inputs after the largest seed, and the
 /// default rule set (about 200 KiB of automata) would make every mutation slow; the other
-/// sources cover the same operators in a few KiB.
-pub const MAX_SEED_FILE: usize = 32 * 1024;
+/// sources cover the same operators in at most 35 KiB ([`fired_overflow`], whose 75-pattern
+/// automaton is 22 KiB; the 19 July file is 26 KiB).
+pub const MAX_SEED_FILE: usize = 40 * 1024;
 
 /// Compiles a source; `None` for sources written to be refused by the compiler.
 pub fn compile_source(source: &Source) -> Option<Vec<u8>> {
@@ -232,5 +348,66 @@ pub fn seeds(target: &str) -> Vec<(String, Vec<u8>)> {
         "flawed_finds_291" => crate::differential::flawed_instance_seeds(),
         "flawed_finds_291_raw" => crate::differential::flawed_seeds(),
         _ => Vec::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::bytes::without_index;
+    use crate::events::values;
+    use sensor_core::schema::SENSOR_FIXED;
+    use sensor_core::RuleSet;
+    use sensor_host::content::ContentBuf;
+
+    /// The overflow seed reaches the fallback where it says it does: with the list just full
+    /// the index still skips `QUIET`, one pattern more and every rule runs (as many predicates
+    /// as without the index); and the verdicts are those the rules say, either way.
+    #[test]
+    fn the_overflow_source_crosses_the_fired_list_where_it_says() {
+        let source = fired_overflow();
+        let file = compile_source(&source).expect("the overflow source compiles");
+        assert!(file.len() <= MAX_SEED_FILE, "{} bytes", file.len());
+        let buf = ContentBuf::new(&file);
+        let rules = RuleSet::load(buf.as_bytes(), &SENSOR_FIXED).unwrap();
+        assert!(rules.indexed());
+        let stripped = without_index(&file).unwrap();
+        let plain_buf = ContentBuf::new(&stripped);
+        let plain = RuleSet::load(plain_buf.as_bytes(), &SENSOR_FIXED).unwrap();
+        let expected: [(&[&str], bool); 5] = [
+            (&["MANY", "IMAGE", "NOT"], false),
+            (&["MANY", "IMAGE"], false),
+            (&["MANY", "IMAGE"], true),
+            (&["MANY", "BOTH", "GLOB", "IMAGE"], true),
+            (&["MANY", "RE", "IMAGE", "NOT"], true),
+        ];
+        assert_eq!(source.events.len(), expected.len());
+        for (i, (event, (ids, overflows))) in source.events.iter().zip(expected).enumerate() {
+            let inputs = values(event);
+            let mut matched = Vec::new();
+            let with = rules.evaluate(&inputs, &mut |m: sensor_core::MatchedRule| {
+                matched.push(rules.rule(m.rule as usize).unwrap().id);
+                true
+            });
+            let without = plain.evaluate(&inputs, &mut |_| true);
+            assert_eq!(matched, ids, "event {i}");
+            assert_eq!(
+                (with.matched, with.action),
+                (without.matched, without.action)
+            );
+            let (p, q) = (with.counters.predicates, without.counters.predicates);
+            if overflows {
+                assert_eq!(
+                    p, q,
+                    "event {i} should overflow the fired list, so every rule runs \
+                     (if the compiler now groups patterns otherwise, recalibrate the events)"
+                );
+            } else {
+                assert!(
+                    p < q,
+                    "event {i} should fit the fired list, so the index skips rules ({p} vs {q})"
+                );
+            }
+        }
     }
 }
