@@ -637,44 +637,34 @@ fn automata_budget(t: &Tables) -> usize {
     limits::MAX_FILE_BYTES.saturating_sub(fixed + tables + triggers)
 }
 
-/// Keeps every raw automaton (globs and regexes have no other test) and the folded automata that
-/// still fit [`limits::MAX_AUTOMATA`] and `budget` bytes, densest first (most patterns per
-/// byte: anchored literals cost a fraction of unanchored ones), in their original order; the
-/// literal runs of the folded automata left out stay direct. Returns the automata kept and how
-/// many runs were left out.
+/// Keeps every raw automaton (globs and regexes have no other test) and, in order, the folded
+/// automata that still fit [`limits::MAX_AUTOMATA`] and `budget` bytes; the literal runs of the
+/// folded automata left out stay direct. Returns the automata kept and how many runs were left
+/// out.
 fn fit(built: Vec<Built>, budget: usize) -> (Vec<Built>, usize) {
-    let size = |a: &Built| a.bytes.len() + AUTOMATON_ENTRY + SECTION_ALIGN;
-    let raw: Vec<usize> = (0..built.len()).filter(|&i| !built[i].folded).collect();
+    let raw = built.iter().filter(|a| !a.folded).count();
+    let raw_bytes: usize = built
+        .iter()
+        .filter(|a| !a.folded)
+        .map(|a| a.bytes.len() + AUTOMATON_ENTRY + SECTION_ALIGN)
+        .sum();
     let mut room = (
-        limits::MAX_AUTOMATA.saturating_sub(raw.len()),
-        budget.saturating_sub(raw.iter().map(|&i| size(&built[i])).sum()),
+        limits::MAX_AUTOMATA.saturating_sub(raw),
+        budget.saturating_sub(raw_bytes),
     );
-    let mut folded: Vec<usize> = (0..built.len()).filter(|&i| built[i].folded).collect();
-    folded.sort_by(|&a, &b| {
-        let density = |i: usize| built[i].patterns as f64 / size(&built[i]) as f64;
-        density(b).total_cmp(&density(a))
-    });
-    let mut keep = vec![false; built.len()];
-    for &i in &raw {
-        keep[i] = true;
-    }
-    for i in folded {
-        if room.0 > 0 && size(&built[i]) <= room.1 {
-            room = (room.0 - 1, room.1 - size(&built[i]));
-            keep[i] = true;
+    let mut direct = 0;
+    let mut kept = Vec::with_capacity(built.len());
+    for automaton in built {
+        let size = automaton.bytes.len() + AUTOMATON_ENTRY + SECTION_ALIGN;
+        if !automaton.folded {
+            kept.push(automaton);
+        } else if room.0 > 0 && size <= room.1 {
+            room = (room.0 - 1, room.1 - size);
+            kept.push(automaton);
+        } else {
+            direct += automaton.runs.len();
         }
     }
-    let mut direct = 0;
-    let kept = built
-        .into_iter()
-        .zip(keep)
-        .filter_map(|(automaton, keep)| {
-            if !keep {
-                direct += automaton.runs.len();
-            }
-            keep.then_some(automaton)
-        })
-        .collect();
     (kept, direct)
 }
 
