@@ -32,6 +32,10 @@ if [ "$root_ra" != "$here_ra" ]; then
     exit 1
 fi
 
+# Cargo builds into $CARGO_TARGET_DIR when it is set (relative to this directory, as cargo reads
+# it here), else into ./target.
+bin_dir=${CARGO_TARGET_DIR:-target}/x86_64-unknown-none/release
+
 status=0
 for features in "" $variants; do
     label=${features:-load+evaluate}
@@ -50,7 +54,7 @@ for features in "" $variants; do
     cargo build --release --target x86_64-unknown-none --features "locate $features" \
         >"$log.locate" 2>&1 || { cat "$log.locate" >&2; exit 1; }
     cargo run --quiet --release --manifest-path ../panic-sites/Cargo.toml -- \
-        target/x86_64-unknown-none/release/no-panic-proof --allow allowed-panics.txt
+        "$bin_dir/no-panic-proof" --allow allowed-panics.txt
     case $? in
         2) if [ $strict = 1 ]; then status=1; else
                echo "no-panic [$label]: every surviving site is an allowed regex-automata site"
