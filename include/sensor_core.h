@@ -113,7 +113,7 @@ typedef int32_t sensor_status;
 #define SENSOR_ERROR_FIELD_NOT_SUPPLIED 43u
 #define SENSOR_ERROR_DECLARED_FIELD_NOT_SUPPLIED 44u     /* channel offset field declared supplied build */
 #define SENSOR_ERROR_OVER_BUDGET 45u                     /* value=worst case bound=budget */
-#define SENSOR_ERROR_AUTOMATON_KIND 46u                  /* predicate offset op automaton value=folded */
+#define SENSOR_ERROR_AUTOMATON_KIND 46u                  /* predicate offset op automaton value=dictionary */
 #define SENSOR_ERROR_AUTOMATON_MISSING 47u               /* predicate offset op */
 #define SENSOR_ERROR_TRIGGERS_LENGTH 48u                 /* offset value=length bound=expected */
 #define SENSOR_ERROR_TRIGGERS_SLOTS 49u                  /* offset value=slots bound=patterns */

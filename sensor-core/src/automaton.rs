@@ -1,14 +1,15 @@
-//! Compiled automata: regex-automata dense DFAs that the host built and serialized into the
-//! channel file, deserialized here without copying or allocating, and run over UTF-16 input.
+//! Compiled automata the host built and serialized into the channel file, loaded here without
+//! copying or allocating, and run over UTF-16 input.
 //!
 //! Each automaton scans one input field and holds many patterns; one pass over the field
-//! reports every pattern that matches anywhere in it, as it is found, to the caller. Input code
-//! units are transcoded to UTF-8 one character at a time as they are fed to the DFA, unpaired
-//! surrogates becoming U+FFFD, so the scan is linear in the input and needs no buffer. A
-//! *folded* automaton reads each code unit upper-cased by [`crate::fold::fold`] first: its
-//! patterns are the compiler's translation of the literal operators (equals, contains, ...),
-//! which ignore case the way Windows compares names. This module never builds automata: that is
-//! the host compiler's job.
+//! reports what matched in it, as it is found, to the caller. An automaton takes one of two
+//! [`Form`]s. A regex-automata dense DFA holds globs and regexes: input code units are
+//! transcoded to UTF-8 one character at a time as they are fed to it, unpaired surrogates
+//! becoming U+FFFD, so the scan is linear and needs no buffer. A [`Dictionary`] holds the
+//! operands of the literal operators (equals, contains, ...) as an Aho-Corasick automaton over
+//! code units upper-cased by [`crate::fold::fold`], since those operators ignore case the way
+//! Windows compares names; it stays about the size of its patterns where a DFA of the same
+//! patterns would not. This module never builds automata: that is the host compiler's job.
 
 use core::ops::ControlFlow;
 
@@ -18,7 +19,8 @@ use regex_automata::util::primitives::StateID;
 use regex_automata::util::start;
 use regex_automata::Anchored;
 
-use crate::fold::{fold, Meter};
+use crate::dictionary::{Dictionary, Malformed};
+use crate::fold::Meter;
 use crate::limits::MAX_PATTERNS_PER_AUTOMATON;
 
 /// Why a serialized automaton cannot be used.
@@ -28,18 +30,43 @@ pub enum AutomatonFault {
     Misaligned,
     /// Deserialization rejected the bytes.
     Invalid,
+    /// A dictionary word breaks the format, at this byte offset within the automaton.
+    Malformed(usize),
     /// Too many patterns, or no unanchored start state.
     Unusable(usize),
 }
 
-/// One validated automaton, borrowing its transition table from the channel file.
+/// How an automaton is stored and what it reads.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Form {
+    /// A DFA over the input as it is (globs and regexes).
+    Dfa,
+    /// A [`Dictionary`] over folded input (literal operators).
+    Dictionary,
+}
+
+/// One validated automaton, borrowing its tables from the channel file.
 #[derive(Clone, Debug)]
 pub struct Automaton<'a> {
+    engine: Engine<'a>,
+    field: u8,
+    base: u32,
+}
+
+#[derive(Clone, Debug)]
+#[allow(
+    clippy::large_enum_variant,
+    reason = "automata sit in a fixed array of the rule set; without a heap there is nothing to box into"
+)]
+enum Engine<'a> {
+    Dfa(Dfa<'a>),
+    Dictionary(Dictionary<'a>),
+}
+
+#[derive(Clone, Debug)]
+struct Dfa<'a> {
     dfa: DFA<&'a [u32]>,
     start: StateID,
-    field: u8,
-    folded: bool,
-    base: u32,
 }
 
 /// How a scan ended.
@@ -54,20 +81,123 @@ pub enum ScanEnd {
 }
 
 impl<'a> Automaton<'a> {
-    /// Deserializes and checks one automaton that scans `field`, folded or not; its patterns
-    /// are the rule index's slots from `base` on.
+    /// Loads and checks one automaton of form `form` that scans `field`; its patterns are the
+    /// rule index's slots from `base` on.
     ///
-    /// `DFA::from_bytes` validates every transition and state, so the DFA cannot index out of
-    /// its tables however the bytes were made.
-    pub fn load(
-        bytes: &'a [u8],
-        field: u8,
-        folded: bool,
-        base: u32,
-    ) -> Result<Self, AutomatonFault> {
+    /// Both forms must start on a 4-byte boundary in memory: a DFA reads its tables as `u32`
+    /// words in place, and a dictionary is held to the same rule so that whether content loads
+    /// where it lies does not depend on its automata's forms.
+    pub fn load(bytes: &'a [u8], field: u8, form: Form, base: u32) -> Result<Self, AutomatonFault> {
         if !bytes.as_ptr().addr().is_multiple_of(4) {
             return Err(AutomatonFault::Misaligned);
         }
+        let engine = match form {
+            Form::Dfa => Engine::Dfa(Dfa::load(bytes)?),
+            Form::Dictionary => Engine::Dictionary(
+                Dictionary::load(bytes).map_err(|Malformed(at)| AutomatonFault::Malformed(at))?,
+            ),
+        };
+        Ok(Self {
+            engine,
+            field,
+            base,
+        })
+    }
+
+    /// Number of patterns: the ids predicates name (for a DFA, its patterns; for a
+    /// dictionary, the operands it tests).
+    pub fn patterns(&self) -> usize {
+        match &self.engine {
+            Engine::Dfa(d) => d.dfa.pattern_len(),
+            Engine::Dictionary(d) => d.patterns(),
+        }
+    }
+
+    /// Number of rule-index slots, from [`Self::base`] on: what a scan reports (for a DFA,
+    /// its patterns; for a dictionary, its keys).
+    pub fn slots(&self) -> usize {
+        match &self.engine {
+            Engine::Dfa(d) => d.dfa.pattern_len(),
+            Engine::Dictionary(d) => d.keys(),
+        }
+    }
+
+    /// What a scan reports when `pattern` matches, if there is such a pattern.
+    fn reported(&self, pattern: usize) -> Option<usize> {
+        match &self.engine {
+            Engine::Dfa(d) => (pattern < d.dfa.pattern_len()).then_some(pattern),
+            Engine::Dictionary(d) => d.key(pattern),
+        }
+    }
+
+    /// The rule-index slot of `pattern`, if there is such a pattern.
+    pub fn slot(&self, pattern: usize) -> Option<u32> {
+        let reported = u32::try_from(self.reported(pattern)?).ok()?;
+        self.base.checked_add(reported)
+    }
+
+    /// The template field this automaton scans.
+    pub fn field(&self) -> u8 {
+        self.field
+    }
+
+    /// Whether the automaton reads folded input: a dictionary, for the literal operators.
+    pub fn folded(&self) -> bool {
+        matches!(self.engine, Engine::Dictionary(_))
+    }
+
+    /// The rule-index slot of what a scan reports as 0.
+    pub fn base(&self) -> u32 {
+        self.base
+    }
+
+    /// Worst-case work of one scan of an input of `max_units` code units.
+    pub fn scan_cost(&self, max_units: usize) -> u64 {
+        match &self.engine {
+            Engine::Dfa(d) => d.scan_cost(max_units),
+            Engine::Dictionary(d) => d.scan_cost(max_units),
+        }
+    }
+
+    /// Scans `input`, calling `found` with what matched, as a slot less [`Self::base`] (a match
+    /// at several places may be reported again), until the input ends or `found` breaks.
+    pub fn scan(
+        &self,
+        input: &[u16],
+        meter: &mut Meter,
+        found: impl FnMut(usize) -> ControlFlow<()>,
+    ) -> ScanEnd {
+        match &self.engine {
+            Engine::Dfa(d) => d.scan(input, meter, found),
+            Engine::Dictionary(d) => match d.scan(input, meter, found) {
+                ControlFlow::Continue(()) => ScanEnd::Complete,
+                ControlFlow::Break(()) => ScanEnd::Stopped,
+            },
+        }
+    }
+
+    /// Whether `pattern` matches somewhere in `input`: a scan that stops at its first report.
+    pub fn finds(&self, input: &[u16], pattern: usize, meter: &mut Meter) -> bool {
+        let Some(target) = self.reported(pattern) else {
+            return false;
+        };
+        let end = self.scan(input, meter, |p| {
+            if p == target {
+                ControlFlow::Break(())
+            } else {
+                ControlFlow::Continue(())
+            }
+        });
+        end == ScanEnd::Stopped
+    }
+}
+
+impl<'a> Dfa<'a> {
+    /// Deserializes and checks one DFA.
+    ///
+    /// `DFA::from_bytes` validates every transition and state, so the DFA cannot index out of
+    /// its tables however the bytes were made.
+    fn load(bytes: &'a [u8]) -> Result<Self, AutomatonFault> {
         let (dfa, _) = DFA::from_bytes(bytes).map_err(|_| AutomatonFault::Invalid)?;
         let patterns = dfa.pattern_len();
         if patterns > MAX_PATTERNS_PER_AUTOMATON {
@@ -76,43 +206,17 @@ impl<'a> Automaton<'a> {
         let start = dfa
             .start_state(&start::Config::new().anchored(Anchored::No))
             .map_err(|_| AutomatonFault::Unusable(patterns))?;
-        Ok(Self {
-            dfa,
-            start,
-            field,
-            folded,
-            base,
-        })
-    }
-
-    /// Number of patterns.
-    pub fn patterns(&self) -> usize {
-        self.dfa.pattern_len()
-    }
-
-    /// The template field this automaton scans.
-    pub fn field(&self) -> u8 {
-        self.field
-    }
-
-    /// Whether the automaton reads folded input (the literal operators' automata).
-    pub fn folded(&self) -> bool {
-        self.folded
-    }
-
-    /// The rule-index slot of its pattern 0.
-    pub fn base(&self) -> u32 {
-        self.base
+        Ok(Self { dfa, start })
     }
 
     /// Worst-case work of one scan of an input of `max_units` code units: every UTF-8 byte and
     /// the end of input step the DFA once and may report every pattern.
-    pub fn scan_cost(&self, max_units: usize) -> u64 {
+    fn scan_cost(&self, max_units: usize) -> u64 {
         let bytes = u64::try_from(max_units)
             .unwrap_or(u64::MAX)
             .saturating_mul(3)
             .saturating_add(2);
-        let patterns = u64::try_from(self.patterns()).unwrap_or(u64::MAX);
+        let patterns = u64::try_from(self.dfa.pattern_len()).unwrap_or(u64::MAX);
         bytes.saturating_mul(patterns.saturating_add(1))
     }
 
@@ -157,15 +261,14 @@ impl<'a> Automaton<'a> {
     /// Scans `input`, calling `found` with the id of every pattern each match state holds (a
     /// pattern that matches at several places is reported again), until the input ends or
     /// `found` breaks.
-    pub fn scan(
+    fn scan(
         &self,
         input: &[u16],
         meter: &mut Meter,
         mut found: impl FnMut(usize) -> ControlFlow<()>,
     ) -> ScanEnd {
-        let folded = self.folded;
-        let units = input.iter().map(move |&u| if folded { fold(u) } else { u });
-        let chars = char::decode_utf16(units).map(|c| c.unwrap_or(char::REPLACEMENT_CHARACTER));
+        let chars = char::decode_utf16(input.iter().copied())
+            .map(|c| c.unwrap_or(char::REPLACEMENT_CHARACTER));
         let mut state = self.start;
         let mut utf8 = [0u8; 4];
         for c in chars {
@@ -182,17 +285,5 @@ impl<'a> Automaton<'a> {
             return ScanEnd::Stopped;
         }
         ScanEnd::Complete
-    }
-
-    /// Whether `pattern` matches somewhere in `input`: a scan that stops at its first report.
-    pub fn finds(&self, input: &[u16], pattern: usize, meter: &mut Meter) -> bool {
-        let end = self.scan(input, meter, |p| {
-            if p == pattern {
-                ControlFlow::Break(())
-            } else {
-                ControlFlow::Continue(())
-            }
-        });
-        end == ScanEnd::Stopped
     }
 }

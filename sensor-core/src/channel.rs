@@ -38,9 +38,11 @@ pub const INSTRUCTION: usize = 4;
 pub const AUTOMATA_HEADER: usize = 8;
 /// Size of one automata directory entry.
 pub const AUTOMATON_ENTRY: usize = 16;
-/// Automaton flag: the automaton reads input code units upper-cased by
-/// [`crate::fold::fold`], so its patterns hold folded text and match without regard to case.
-pub const AUTOMATON_FOLDED: u32 = 1;
+/// Automaton flags of a DFA (globs and regexes).
+pub const AUTOMATON_DFA: u32 = 0;
+/// Automaton flags of a dictionary: an Aho-Corasick automaton over input code units
+/// upper-cased by [`crate::fold::fold`] ([`crate::dictionary`]), for the literal operators.
+pub const AUTOMATON_DICTIONARY: u32 = 2;
 /// Size of the triggers section's leading counts.
 pub const TRIGGERS_HEADER: usize = 16;
 /// Size of one word of the triggers section.
@@ -179,7 +181,7 @@ pub struct AutomatonEntry {
     pub len: u32,
     /// The template field the automaton scans.
     pub field: u32,
-    /// Flag bits: [`AUTOMATON_FOLDED`] or none.
+    /// Flags: [`AUTOMATON_DFA`] or [`AUTOMATON_DICTIONARY`].
     pub flags: u32,
 }
 

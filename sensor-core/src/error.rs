@@ -374,11 +374,12 @@ pub enum LoadError {
         /// Byte offset of the automaton in the file.
         offset: usize,
     },
-    /// An automaton failed deserialization (a corrupt or foreign DFA).
+    /// An automaton failed its checks: a corrupt or foreign DFA, or a dictionary word that breaks
+    /// the format.
     AutomatonInvalid {
         /// Automaton index.
         automaton: usize,
-        /// Byte offset of the automaton in the file.
+        /// Byte offset in the file: the DFA's start, or the first dictionary word found wrong.
         offset: usize,
     },
     /// An automaton has more patterns than [`crate::limits::MAX_PATTERNS_PER_AUTOMATON`], or
@@ -391,9 +392,8 @@ pub enum LoadError {
         /// Patterns it has.
         patterns: usize,
     },
-    /// A predicate names an automaton that cannot test it: a literal operator on an automaton
-    /// without the folded flag, a glob or regex on one with it, or an operator no automaton
-    /// tests.
+    /// A predicate names an automaton that cannot test it: a literal operator on a DFA, a glob
+    /// or regex on a dictionary, or an operator no automaton tests.
     AutomatonKind {
         /// Predicate index.
         predicate: usize,
@@ -403,8 +403,8 @@ pub enum LoadError {
         op: Operator,
         /// The automaton index.
         automaton: u32,
-        /// Whether that automaton reads folded input.
-        folded: bool,
+        /// Whether that automaton is a dictionary.
+        dictionary: bool,
     },
     /// A glob or regex predicate names no automaton.
     AutomatonMissing {

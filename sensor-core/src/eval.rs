@@ -343,9 +343,9 @@ impl<'a> RuleSet<'a> {
             .and_then(|a| Some((a, self.automata.get(a)?.as_ref()?)));
         match automaton {
             Some((index, automaton)) if !fired.is_overfull(index) => {
-                let mut slots = p.slots(automaton.base()).map(|slot| {
+                let mut slots = p.slots(automaton).map(|slot| {
                     meter.charge(1);
-                    u32::try_from(slot).is_ok_and(|slot| fired.contains(slot))
+                    slot.is_some_and(|slot| fired.contains(slot))
                 });
                 if p.all {
                     slots.all(|hit| hit)

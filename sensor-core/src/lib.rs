@@ -28,6 +28,7 @@ extern crate std;
 pub mod automaton;
 pub mod channel;
 pub mod crc32;
+pub mod dictionary;
 pub mod error;
 pub mod eval;
 mod fired;

@@ -9,8 +9,10 @@
 //! sensor supplies), and that the rule index may skip the rule exactly when it does. Last comes
 //! the worst-case cost of one event against the sensor's budget. Nothing here evaluates events.
 
-use crate::automaton::{Automaton, AutomatonFault};
-use crate::channel::{ChannelFile, Header, PredicateRecord, AUTOMATON_ENTRY, AUTOMATON_FOLDED};
+use crate::automaton::{Automaton, AutomatonFault, Form};
+use crate::channel::{
+    ChannelFile, Header, PredicateRecord, AUTOMATON_DFA, AUTOMATON_DICTIONARY, AUTOMATON_ENTRY,
+};
 use crate::error::{LoadError, Section};
 use crate::index::RuleIndex;
 use crate::limits::{
@@ -87,15 +89,23 @@ impl Predicate {
         }
     }
 
-    /// The rule-index slots of its patterns, given its automaton's first slot.
-    pub(crate) fn slots(&self, base: u32) -> impl Iterator<Item = usize> {
-        let first = usize::try_from(base)
-            .ok()
-            .and_then(|b| b.checked_add(usize::try_from(self.pattern).ok()?));
+    /// The rule-index slots of its patterns in `automaton`.
+    pub(crate) fn slots<'s>(
+        &self,
+        automaton: &'s Automaton<'_>,
+    ) -> impl Iterator<Item = Option<u32>> + 's {
+        let first = usize::try_from(self.pattern).unwrap_or(usize::MAX);
         let count = usize::try_from(self.pattern_count()).unwrap_or(0);
-        first
-            .into_iter()
-            .flat_map(move |first| (0..count).filter_map(move |k| first.checked_add(k)))
+        (0..count).map(move |k| automaton.slot(first.checked_add(k)?))
+    }
+}
+
+/// The form an automata directory entry's flags give, if they are one the format defines.
+fn automaton_form(flags: u32) -> Option<Form> {
+    match flags {
+        AUTOMATON_DFA => Some(Form::Dfa),
+        AUTOMATON_DICTIONARY => Some(Form::Dictionary),
+        _ => None,
     }
 }
 
@@ -428,8 +438,8 @@ impl<'a> Loader<'a, '_> {
             let entry = self
                 .file
                 .automaton_entry(index)
-                .filter(|e| e.flags & !AUTOMATON_FOLDED == 0)
                 .ok_or(directory_error(index))?;
+            let form = automaton_form(entry.flags).ok_or(directory_error(index))?;
             let field = u8::try_from(entry.field)
                 .ok()
                 .filter(|&f| {
@@ -444,10 +454,9 @@ impl<'a> Loader<'a, '_> {
             let offset = self
                 .file
                 .automata_offset(usize::try_from(entry.start).unwrap_or(usize::MAX));
-            let folded = entry.flags & AUTOMATON_FOLDED != 0;
             let base = u32::try_from(patterns).unwrap_or(u32::MAX);
             let automaton =
-                Automaton::load(bytes, field, folded, base).map_err(|fault| match fault {
+                Automaton::load(bytes, field, form, base).map_err(|fault| match fault {
                     AutomatonFault::Misaligned => LoadError::AutomatonMisaligned {
                         automaton: index,
                         offset,
@@ -456,13 +465,17 @@ impl<'a> Loader<'a, '_> {
                         automaton: index,
                         offset,
                     },
+                    AutomatonFault::Malformed(at) => LoadError::AutomatonInvalid {
+                        automaton: index,
+                        offset: offset.saturating_add(at),
+                    },
                     AutomatonFault::Unusable(patterns) => LoadError::AutomatonUnusable {
                         automaton: index,
                         offset,
                         patterns,
                     },
                 })?;
-            patterns = patterns.saturating_add(automaton.patterns());
+            patterns = patterns.saturating_add(automaton.slots());
             if patterns > MAX_PATTERNS {
                 return Err(LoadError::TooMany {
                     section: Section::Automata,
@@ -621,7 +634,7 @@ impl<'a> Loader<'a, '_> {
                 offset,
                 op,
                 automaton: number,
-                folded: automaton.folded(),
+                dictionary: automaton.folded(),
             });
         }
         if automaton.field() != record.field {
@@ -768,11 +781,15 @@ impl<'a> Loader<'a, '_> {
         if p.negate || p.pattern_count() == 0 {
             return false;
         }
-        let mut slots = p.slots(automaton.base());
+        let mut listed = listed;
+        let mut slots = p.slots(automaton).map(|slot| {
+            slot.and_then(|s| usize::try_from(s).ok())
+                .is_some_and(&mut listed)
+        });
         if p.all {
-            slots.any(listed)
+            slots.any(|hit| hit)
         } else {
-            slots.all(listed)
+            slots.all(|hit| hit)
         }
     }
 

@@ -123,7 +123,7 @@ pub mod kind {
     /// Worst-case work over budget: `value` = worst case, `bound` = budget.
     pub const OVER_BUDGET: u32 = 45;
     /// A predicate names an automaton of the wrong kind: `predicate`, `offset`, `op`,
-    /// `automaton`, `value` = 1 if that automaton reads folded input.
+    /// `automaton`, `value` = 1 if that automaton is a dictionary.
     pub const AUTOMATON_KIND: u32 = 46;
     /// A glob or regex predicate names no automaton: `predicate`, `offset`, `op`.
     pub const AUTOMATON_MISSING: u32 = 47;
@@ -616,14 +616,14 @@ impl From<&LoadError> for SensorLoadError {
                 offset,
                 op,
                 automaton,
-                folded,
+                dictionary,
             } => {
                 e.kind = kind::AUTOMATON_KIND;
                 e.predicate = n32(predicate);
                 e.offset = n64(offset);
                 e.op = op_code(op);
                 e.automaton = automaton;
-                e.value = u64::from(folded);
+                e.value = u64::from(dictionary);
             }
             LoadError::AutomatonMissing {
                 predicate,
@@ -1141,7 +1141,7 @@ mod tests {
                     offset: 222,
                     op,
                     automaton: 223,
-                    folded: true,
+                    dictionary: true,
                 },
                 vec![221, 222, 3, 223, 1],
             ),

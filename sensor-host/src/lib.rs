@@ -10,6 +10,7 @@ pub mod compile;
 pub mod condition;
 pub mod content;
 pub mod diag;
+pub mod dictionary;
 pub mod emu;
 pub mod event;
 pub mod evtx;

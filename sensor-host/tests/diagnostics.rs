@@ -262,7 +262,7 @@ fn every_variant() -> Vec<LoadError> {
             offset: 688,
             op: Operator::Regex,
             automaton: 0,
-            folded: true,
+            dictionary: true,
         },
         AutomatonMissing {
             predicate: 15,

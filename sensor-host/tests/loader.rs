@@ -240,7 +240,7 @@ fn predicate_faults() {
         0,
         "the regex predicate is tested by an automaton"
     );
-    let folded = p.bytes[eq + 3];
+    let dictionary = p.bytes[eq + 3];
     let cases: Vec<(Patient, Expect)> = vec![
         (patched(eq + 1, &[99]), |e| {
             matches!(
@@ -300,12 +300,12 @@ fn predicate_faults() {
                 }
             )
         }),
-        (patched(re + 3, &[folded]), |e| {
+        (patched(re + 3, &[dictionary]), |e| {
             matches!(
                 e,
                 LoadError::AutomatonKind {
                     op: Operator::Regex,
-                    folded: true,
+                    dictionary: true,
                     ..
                 }
             )
@@ -454,7 +454,7 @@ fn automaton_faults() {
     let mut p = base();
     let entry = p.get_u32(Patient::directory(Section::Automata)) as usize + AUTOMATA_HEADER;
     assert!(matches!(
-        refusal(p.put_u32(entry + 12, 2)),
+        refusal(p.put_u32(entry + 12, 1)),
         LoadError::AutomatonDirectory { automaton: 0, .. }
     ));
     let mut p = base();

@@ -25,7 +25,8 @@ use regex_automata::dfa::Automaton as _;
 use regex_automata::util::primitives::StateID;
 use regex_automata::util::start;
 use regex_automata::Anchored;
-use sensor_core::channel::{ChannelFile, AUTOMATON_FOLDED};
+use sensor_core::channel::{ChannelFile, AUTOMATON_DICTIONARY};
+use sensor_core::dictionary::Dictionary;
 use sensor_core::error::Section;
 use sensor_core::fold::{fold, Operand};
 use sensor_core::limits::MAX_FIRED;
@@ -127,14 +128,40 @@ impl Predicate {
     }
 }
 
-/// A deserialized automaton, as the core holds it.
+/// A loaded automaton, as the core holds it.
 #[derive(Clone, Debug)]
-struct Dfa<'a> {
-    dfa: DFA<&'a [u32]>,
-    start: StateID,
+struct Scanner<'a> {
+    engine: Engine<'a>,
     field: usize,
-    folded: bool,
     base: u32,
+}
+
+#[derive(Clone, Debug)]
+#[allow(
+    clippy::large_enum_variant,
+    reason = "laid out as the core lays out its automata, so both pay the same indirections"
+)]
+enum Engine<'a> {
+    Dfa { dfa: DFA<&'a [u32]>, start: StateID },
+    Dictionary(Dictionary<'a>),
+}
+
+impl Engine<'_> {
+    /// Rule-index slots: what a scan reports.
+    fn slots(&self) -> usize {
+        match self {
+            Engine::Dfa { dfa, .. } => dfa.pattern_len(),
+            Engine::Dictionary(d) => d.keys(),
+        }
+    }
+
+    /// What a scan reports for `pattern`.
+    fn reported(&self, pattern: usize) -> Option<usize> {
+        match self {
+            Engine::Dfa { .. } => Some(pattern),
+            Engine::Dictionary(d) => d.key(pattern),
+        }
+    }
 }
 
 /// The shape of the rule index: the three list lengths of the triggers section.
@@ -148,7 +175,7 @@ struct Index {
 #[derive(Clone, Debug)]
 pub struct Twin<'a> {
     file: ChannelFile<'a>,
-    automata: Vec<Option<Dfa<'a>>>,
+    automata: Vec<Option<Scanner<'a>>>,
     index: Option<Index>,
     supplied: usize,
     max_units: usize,
@@ -162,21 +189,25 @@ impl<'a> Twin<'a> {
         let mut automata = Vec::new();
         let mut base = 0u32;
         for index in 0..file.automaton_count().unwrap_or(0) {
-            let dfa = file.automaton_entry(index).and_then(|entry| {
-                let (dfa, _) = DFA::from_bytes(file.automaton_bytes(entry)?).ok()?;
-                let start = dfa
-                    .start_state(&start::Config::new().anchored(Anchored::No))
-                    .ok()?;
-                Some(Dfa {
-                    start,
+            let scanner = file.automaton_entry(index).and_then(|entry| {
+                let bytes = file.automaton_bytes(entry)?;
+                let engine = if entry.flags == AUTOMATON_DICTIONARY {
+                    Engine::Dictionary(Dictionary::load(bytes).ok()?)
+                } else {
+                    let (dfa, _) = DFA::from_bytes(bytes).ok()?;
+                    let start = dfa
+                        .start_state(&start::Config::new().anchored(Anchored::No))
+                        .ok()?;
+                    Engine::Dfa { dfa, start }
+                };
+                Some(Scanner {
+                    engine,
                     field: entry.field as usize,
-                    folded: entry.flags & AUTOMATON_FOLDED != 0,
                     base,
-                    dfa,
                 })
             });
-            base += dfa.as_ref().map_or(0, |d| d.dfa.pattern_len() as u32);
-            automata.push(dfa);
+            base += scanner.as_ref().map_or(0, |s| s.engine.slots() as u32);
+            automata.push(scanner);
         }
         let index = (file.count(Section::Triggers) > 0)
             .then(|| file.triggers_header())
@@ -458,10 +489,12 @@ impl<'a> Twin<'a> {
             .and_then(|a| Some((a, self.automata.get(a)?.as_ref()?)));
         match automaton {
             Some((index, a)) if !fired.is_overfull(index) => {
-                let first = a.base + p.pattern;
-                let mut hits = (0..p.pattern_count() as u32).map(|k| {
+                let first = p.pattern as usize;
+                let mut hits = (0..p.pattern_count() as usize).map(|k| {
                     meter.charge(1);
-                    fired.contains(first + k)
+                    a.engine
+                        .reported(first + k)
+                        .is_some_and(|r| fired.contains(a.base + r as u32))
                 });
                 if p.all {
                     hits.all(|hit| hit)
@@ -532,42 +565,64 @@ enum ScanEnd {
 }
 
 fn record<const CHECKED: bool>(
-    a: &Dfa<'_>,
+    dfa: &DFA<&[u32]>,
     state: StateID,
     meter: &mut Meter<CHECKED>,
     found: &mut impl FnMut(usize) -> ControlFlow<()>,
 ) -> ControlFlow<()> {
-    for index in 0..a.dfa.match_len(state) {
+    for index in 0..dfa.match_len(state) {
         meter.charge(1);
-        found(a.dfa.match_pattern(state, index).as_usize())?;
+        found(dfa.match_pattern(state, index).as_usize())?;
     }
     ControlFlow::Continue(())
 }
 
-/// `sensor_core::automaton::Automaton::scan`, with the meter made optional.
+/// `sensor_core::automaton::Automaton::scan`, with the meter made optional for DFAs. A
+/// dictionary is scanned by the core's own code, meter included, so its charges are not part of
+/// what the twin measures.
 fn scan<const CHECKED: bool>(
-    a: &Dfa<'_>,
+    a: &Scanner<'_>,
+    input: &[u16],
+    meter: &mut Meter<CHECKED>,
+    found: impl FnMut(usize) -> ControlFlow<()>,
+) -> ScanEnd {
+    match &a.engine {
+        Engine::Dfa { dfa, start } => scan_dfa(dfa, *start, input, meter, found),
+        Engine::Dictionary(d) => {
+            let mut work = sensor_core::fold::Meter::default();
+            let end = d.scan(input, &mut work, found);
+            meter.charge(work.used() as usize);
+            match end {
+                ControlFlow::Continue(()) => ScanEnd::Complete,
+                ControlFlow::Break(()) => ScanEnd::Stopped,
+            }
+        }
+    }
+}
+
+fn scan_dfa<const CHECKED: bool>(
+    dfa: &DFA<&[u32]>,
+    start: StateID,
     input: &[u16],
     meter: &mut Meter<CHECKED>,
     mut found: impl FnMut(usize) -> ControlFlow<()>,
 ) -> ScanEnd {
-    let folded = a.folded;
-    let units = input.iter().map(|&u| if folded { fold(u) } else { u });
-    let chars = char::decode_utf16(units).map(|c| c.unwrap_or(char::REPLACEMENT_CHARACTER));
-    let mut state = a.start;
+    let chars =
+        char::decode_utf16(input.iter().copied()).map(|c| c.unwrap_or(char::REPLACEMENT_CHARACTER));
+    let mut state = start;
     let mut utf8 = [0u8; 4];
     for c in chars {
         for &byte in c.encode_utf8(&mut utf8).as_bytes() {
             meter.charge(1);
-            let next = a.dfa.next_state(state, byte);
-            if a.dfa.is_special_state(next) {
-                if a.dfa.is_match_state(next) {
-                    if record(a, next, meter, &mut found).is_break() {
+            let next = dfa.next_state(state, byte);
+            if dfa.is_special_state(next) {
+                if dfa.is_match_state(next) {
+                    if record(dfa, next, meter, &mut found).is_break() {
                         return ScanEnd::Stopped;
                     }
-                } else if a.dfa.is_dead_state(next) {
+                } else if dfa.is_dead_state(next) {
                     return ScanEnd::Complete;
-                } else if a.dfa.is_quit_state(next) {
+                } else if dfa.is_quit_state(next) {
                     return ScanEnd::Quit;
                 }
             }
@@ -575,8 +630,8 @@ fn scan<const CHECKED: bool>(
         }
     }
     meter.charge(1);
-    let last = a.dfa.next_eoi_state(state);
-    if a.dfa.is_match_state(last) && record(a, last, meter, &mut found).is_break() {
+    let last = dfa.next_eoi_state(state);
+    if dfa.is_match_state(last) && record(dfa, last, meter, &mut found).is_break() {
         return ScanEnd::Stopped;
     }
     ScanEnd::Complete
