@@ -45,6 +45,10 @@ pub const STATE_RECORD: usize = 20;
 pub const TRANSITION: usize = 8;
 /// Most classes, so that a class fits the direct table's `u16`.
 pub const MAX_CLASSES: usize = 1 << 16;
+/// Bit of a dense-row entry or transition target saying that the target state has outputs,
+/// its own or through its output link: the scan looks for matches only in such states. The
+/// other bits are the state.
+pub const REPORTS: u32 = 1 << 31;
 
 /// Where a pattern's match must sit in the input for it to count.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -242,7 +246,7 @@ impl<'a> Dictionary<'a> {
             let limit = self.depth(state).saturating_add(1);
             for class in 0..self.counts.classes {
                 let at = self.row(state, class);
-                let target = word(self.bytes, at, self.counts.states)?;
+                let target = self.target(at)?;
                 if self.depth(target) > limit {
                     return Err(Malformed(at));
                 }
@@ -310,13 +314,21 @@ impl<'a> Dictionary<'a> {
             if class < floor {
                 return Err(Malformed(at));
             }
-            let target = word(self.bytes, at.saturating_add(4), self.counts.states)?;
+            let target = self.target(at.saturating_add(4))?;
             if self.depth(target) != depth.saturating_add(1) {
                 return Err(Malformed(at.saturating_add(4)));
             }
             floor = class.saturating_add(1);
         }
         Ok(())
+    }
+
+    /// The state a dense-row entry or transition target at byte `at` names, [`REPORTS`] aside.
+    fn target(&self, at: usize) -> Result<usize, Malformed> {
+        u32_at(self.bytes, at)
+            .and_then(|w| usize::try_from(w & !REPORTS).ok())
+            .filter(|&state| state < self.counts.states)
+            .ok_or(Malformed(at))
     }
 
     /// Every output names a key.
@@ -366,11 +378,13 @@ impl<'a> Dictionary<'a> {
         let mut state = 0;
         for (at, &unit) in input.iter().enumerate() {
             meter.charge(1);
-            state = match self.class(fold(unit)) {
+            let target = match self.class(fold(unit)) {
                 0 => 0,
+                class if state < self.counts.dense => self.at_u32(self.row(state, class)),
                 class => self.next(state, class, meter),
             };
-            if state != 0 {
+            state = usize::try_from(target & !REPORTS).unwrap_or(0);
+            if target & REPORTS != 0 {
                 let end = at.saturating_add(1);
                 self.report(state, input, end, meter, &mut found)?;
             }
@@ -402,10 +416,11 @@ impl<'a> Dictionary<'a> {
     /// following fail links, one unit of work each, until a state has one or a dense row. The
     /// root is dense and every fail link leads strictly shallower, so the deepest state's depth
     /// caps the steps.
-    fn next(&self, mut state: usize, class: usize, meter: &mut Meter) -> usize {
+    /// Returns the target word, [`REPORTS`] included.
+    fn next(&self, mut state: usize, class: usize, meter: &mut Meter) -> u32 {
         for _ in 0..=self.deepest {
             if state < self.counts.dense {
-                return self.at(self.row(state, class));
+                return self.at_u32(self.row(state, class));
             }
             if let Some(target) = self.transition_on(state, class) {
                 return target;
@@ -416,8 +431,8 @@ impl<'a> Dictionary<'a> {
         0
     }
 
-    /// The target of `state`'s transition on `class`, if it has one.
-    fn transition_on(&self, state: usize, class: usize) -> Option<usize> {
+    /// The target word of `state`'s transition on `class`, if it has one.
+    fn transition_on(&self, state: usize, class: usize) -> Option<u32> {
         let (mut low, mut high) = self.transitions_of(state);
         while low < high {
             let mid = low.midpoint(high);
@@ -425,7 +440,7 @@ impl<'a> Dictionary<'a> {
             match self.at(at).cmp(&class) {
                 core::cmp::Ordering::Less => low = mid.saturating_add(1),
                 core::cmp::Ordering::Greater => high = mid,
-                core::cmp::Ordering::Equal => return Some(self.at(at.saturating_add(4))),
+                core::cmp::Ordering::Equal => return Some(self.at_u32(at.saturating_add(4))),
             }
         }
         None
@@ -527,8 +542,10 @@ impl<'a> Dictionary<'a> {
 
     /// The word at byte `at`; 0 past the end, which [`Self::load`] rules out.
     fn at(&self, at: usize) -> usize {
-        u32_at(self.bytes, at)
-            .and_then(|w| usize::try_from(w).ok())
-            .unwrap_or(0)
+        usize::try_from(self.at_u32(at)).unwrap_or(0)
+    }
+
+    fn at_u32(&self, at: usize) -> u32 {
+        u32_at(self.bytes, at).unwrap_or(0)
     }
 }

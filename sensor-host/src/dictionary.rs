@@ -10,7 +10,7 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 
-use sensor_core::dictionary::{Placement, DIRECT_UNITS, MAX_CLASSES};
+use sensor_core::dictionary::{Placement, DIRECT_UNITS, MAX_CLASSES, REPORTS};
 
 /// One pattern: folded code units (at least one) and where a match must sit.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -141,23 +141,23 @@ pub struct Built {
 /// spends most of its steps, until this is spent.
 pub const DENSE_BYTES: usize = 256 << 10;
 
-/// The dense rows of the first `dense` states in breadth-first order, in new numbering: for
-/// each class, the child on it, or else the fail state's entry (already computed, since a fail
-/// state is shallower and so numbered earlier), or the root.
+/// The dense rows of the first `dense` states in breadth-first order, as target words (see
+/// `target`): for each class, the child on it, or else the fail state's entry (already
+/// computed, since a fail state is shallower and so numbered earlier), or the root.
 fn dense_rows(
     trie: &Trie,
     order: &[u32],
     fail: &[u32],
-    renumber: &[u32],
+    target: &[u32],
     dense: usize,
     classes: usize,
 ) -> Vec<u32> {
     let mut rows = vec![0u32; dense * classes];
     for (new, &state) in order[..dense].iter().enumerate() {
-        let fallback = renumber[fail[state as usize] as usize] as usize;
+        let fallback = (target[fail[state as usize] as usize] & !REPORTS) as usize;
         for class in 0..classes {
             rows[new * classes + class] = match trie.children[state as usize].get(&(class as u32)) {
-                Some(&child) => renumber[child as usize],
+                Some(&child) => target[child as usize],
                 None if new == 0 => 0,
                 None => rows[fallback * classes + class],
             };
@@ -192,9 +192,16 @@ fn build_with(literals: &[Literal], dense_bytes: usize) -> Result<Built, Diction
     for (new, &old) in order.iter().enumerate() {
         renumber[old as usize] = new as u32;
     }
+    // Target words: the new number, with REPORTS where the state has outputs.
+    let target: Vec<u32> = (0..order.len())
+        .map(|old| {
+            let reports = !trie.outputs[old].is_empty() || link[old] != 0;
+            renumber[old] | if reports { REPORTS } else { 0 }
+        })
+        .collect();
     let class_count = classes.len() + 1;
     let dense = (dense_bytes / (4 * class_count)).clamp(1, order.len());
-    let rows = dense_rows(&trie, &order, &fail, &renumber, dense, class_count);
+    let rows = dense_rows(&trie, &order, &fail, &target, dense, class_count);
     let transitions: usize = order[dense..]
         .iter()
         .map(|&s| trie.children[s as usize].len())
@@ -252,7 +259,7 @@ fn build_with(literals: &[Literal], dense_bytes: usize) -> Result<Built, Diction
     for &state in &order[dense..] {
         for (&class, &child) in &trie.children[state as usize] {
             out.word(class);
-            out.word(renumber[child as usize]);
+            out.word(target[child as usize]);
         }
     }
     for &state in &order {
