@@ -286,7 +286,7 @@ impl Words {
 mod tests {
     use std::ops::ControlFlow;
 
-    use sensor_core::dictionary::Dictionary;
+    use sensor_core::dictionary::{Dictionary, Malformed};
     use sensor_core::fold::{fold, Meter};
 
     use super::*;
@@ -388,6 +388,231 @@ mod tests {
             [Some(0), Some(1), Some(0), None]
         );
         assert_eq!(found(&literals, "xabcx"), [0]);
+    }
+
+    /// Whether `literal` matches `input` where its placement says, compared unit by unit.
+    fn naive(literal: &Literal, input: &[u16]) -> bool {
+        let folded: Vec<u16> = input.iter().map(|&u| fold(u)).collect();
+        let pattern = &literal.units[..];
+        let n = pattern.len();
+        let at = |start: usize| folded.get(start..start + n) == Some(pattern);
+        let last = folded.len().checked_sub(n);
+        match literal.placement {
+            Placement::Anywhere => (0..=last.unwrap_or(0)).any(|s| last.is_some() && at(s)),
+            Placement::Start => at(0),
+            Placement::End => last.is_some_and(at),
+            Placement::Whole => folded.len() == n && at(0),
+            Placement::FileName => {
+                last.is_some_and(|s| at(s) && (s == 0 || folded[s - 1] == u16::from(b'\\')))
+            }
+        }
+    }
+
+    #[test]
+    fn random_sets_agree_with_a_unit_by_unit_comparison() {
+        let mut seed = 0x2910_2024_u64;
+        let mut next = |below: usize| {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            (seed % below as u64) as usize
+        };
+        let alphabet = ['a', 'B', '\\', 'c'];
+        let placements = [
+            Placement::Anywhere,
+            Placement::Start,
+            Placement::End,
+            Placement::Whole,
+            Placement::FileName,
+        ];
+        for _ in 0..200 {
+            let literals: Vec<Literal> = (0..1 + next(12))
+                .map(|_| {
+                    let text: String = (0..1 + next(4)).map(|_| alphabet[next(4)]).collect();
+                    literal(&text, placements[next(5)])
+                })
+                .collect();
+            let built = build(&literals).unwrap();
+            for _ in 0..20 {
+                let input: String = (0..next(10)).map(|_| alphabet[next(4)]).collect();
+                let units: Vec<u16> = input.encode_utf16().collect();
+                let mut expected: Vec<usize> = literals
+                    .iter()
+                    .zip(&built.keys)
+                    .filter(|(l, _)| naive(l, &units))
+                    .map(|(_, &k)| k as usize)
+                    .collect();
+                expected.sort_unstable();
+                expected.dedup();
+                assert_eq!(found(&literals, &input), expected, "{literals:?} {input:?}");
+            }
+        }
+    }
+
+    /// Where each table of a dictionary starts, read from its header as the format lays them
+    /// out: direct classes, wide units, patterns, keys, dense rows, states, transitions,
+    /// outputs.
+    struct Layout {
+        states: usize,
+        classes: usize,
+        wide: usize,
+        patterns: usize,
+        keys: usize,
+        dense_rows: usize,
+        records: usize,
+        transitions: usize,
+        outputs: usize,
+    }
+
+    fn word(bytes: &[u8], at: usize) -> usize {
+        u32::from_le_bytes(bytes[at..at + 4].try_into().unwrap()) as usize
+    }
+
+    fn layout(bytes: &[u8]) -> Layout {
+        let count = |i: usize| word(bytes, 4 * i);
+        let (states, classes, wide, transitions, patterns, keys, dense) = (
+            count(0),
+            count(1),
+            count(2),
+            count(3),
+            count(4),
+            count(5),
+            count(7),
+        );
+        let wide_at = 32 + 512;
+        let patterns_at = wide_at + 4 * wide;
+        let keys_at = patterns_at + 4 * patterns;
+        let dense_at = keys_at + 4 * keys;
+        let records = dense_at + 4 * dense * classes;
+        let transitions_at = records + 20 * states;
+        Layout {
+            states,
+            classes,
+            wide: wide_at,
+            patterns: patterns_at,
+            keys: keys_at,
+            dense_rows: dense_at,
+            records,
+            transitions: transitions_at,
+            outputs: transitions_at + 8 * transitions,
+        }
+    }
+
+    #[test]
+    fn every_broken_rule_of_the_format_is_refused_at_its_word() {
+        let literals = [
+            literal(r"\pipe\abc", Placement::Anywhere),
+            literal("bcd", Placement::End),
+            literal("Ωx", Placement::Start),
+        ];
+        let good = build_with(&literals, 0).unwrap().bytes;
+        assert!(Dictionary::load(&good).is_ok());
+        let l = layout(&good);
+        assert!(l.states > 8 && l.outputs < good.len());
+        let record = |state: usize| l.records + 20 * state;
+        let deepest = l.states - 1;
+        let deep_depth = word(&good, record(deepest));
+        assert!(deep_depth >= 3);
+        let first_transition = l.transitions;
+        let put = |at: usize, value: u32| {
+            let mut bytes = good.clone();
+            bytes[at..at + 4].copy_from_slice(&value.to_le_bytes());
+            bytes
+        };
+        let cases: Vec<(&str, Vec<u8>, usize)> = vec![
+            ("no states", put(0, 0), 0),
+            ("no classes", put(4, 0), 4),
+            ("too many classes", put(4, 1 << 17), 4),
+            ("no patterns", put(16, 0), 16),
+            ("no keys", put(20, 0), 20),
+            ("no dense row", put(28, 0), 28),
+            (
+                "more dense rows than states",
+                put(28, l.states as u32 + 1),
+                28,
+            ),
+            (
+                "a byte short",
+                good[..good.len() - 4].to_vec(),
+                good.len() - 4,
+            ),
+            (
+                "direct class past the classes",
+                {
+                    let mut bytes = good.clone();
+                    bytes[32 + 2 * 65..32 + 2 * 66]
+                        .copy_from_slice(&(l.classes as u16).to_le_bytes());
+                    bytes
+                },
+                32 + 2 * 65,
+            ),
+            ("wide unit of class 0", put(l.wide, 0x03A9), l.wide),
+            ("pattern past the keys", put(l.patterns, 3), l.patterns),
+            ("key of no length", put(l.keys, 0), l.keys),
+            (
+                "key of an unknown placement",
+                put(l.keys, 9 << 24 | 3),
+                l.keys,
+            ),
+            (
+                "root row to a deep state",
+                put(l.dense_rows + 4, deepest as u32),
+                l.dense_rows + 4,
+            ),
+            (
+                "root row past the states",
+                put(l.dense_rows, 1 << 20),
+                l.dense_rows,
+            ),
+            ("root with a depth", put(record(0), 1), record(0)),
+            ("state at depth 0", put(record(1), 0), record(1)),
+            (
+                "fail link to itself",
+                put(record(deepest) + 4, deepest as u32),
+                record(deepest) + 4,
+            ),
+            (
+                "output link to itself",
+                put(record(deepest) + 8, deepest as u32),
+                record(deepest) + 4,
+            ),
+            (
+                "transitions running backwards",
+                put(record(l.states / 2) + 12, 0),
+                record(l.states / 2) + 12,
+            ),
+            (
+                "outputs running backwards",
+                put(record(deepest) + 16, 0),
+                record(deepest) + 16,
+            ),
+            (
+                "transition on class 0",
+                put(first_transition, 0),
+                first_transition,
+            ),
+            (
+                "transition to the root",
+                put(first_transition + 4, 0),
+                first_transition + 4,
+            ),
+            ("output past the keys", put(l.outputs, 7), l.outputs),
+        ];
+        for (what, bytes, at) in cases {
+            assert_eq!(
+                Dictionary::load(&bytes).map(drop),
+                Err(Malformed(at)),
+                "{what}"
+            );
+        }
+        let mut flagged = good.clone();
+        let entry = l.dense_rows + 4;
+        let value = word(&good, entry) as u32 | REPORTS;
+        flagged[entry..entry + 4].copy_from_slice(&value.to_le_bytes());
+        assert!(
+            Dictionary::load(&flagged).is_ok(),
+            "the reports bit is not a state"
+        );
     }
 
     #[test]
