@@ -2,13 +2,13 @@
 //!
 //! It folds string operands the way the core folds inputs, deduplicates the string pool, turns
 //! conditions into postfix programs, and compiles the patterns that read the same field into
-//! multi-pattern DFAs, so the sensor scans a field with a few automata per event however many
-//! patterns read it: globs and regular expressions go into the field's raw automata, the
-//! operands of literal string predicates (equals, contains, begins-with, ends-with, image) into
-//! its folded ones, and a field's patterns are split over several automata when one DFA would
-//! be too large. From the automata it builds the rule index: the patterns under which each rule
-//! is listed, so that the sensor runs only the rules that can match. It refuses what the core would refuse, with the
-//! rule and predicate named, so bad content stops here and never reaches a sensor.
+//! multi-pattern automata, so the sensor scans a field with a few automata per event however
+//! many patterns read it: globs and regular expressions go into the field's DFAs (split over
+//! several when one would be too large), the operands of literal string predicates (equals,
+//! contains, begins-with, ends-with, image) into its dictionary. From the automata it builds
+//! the rule index: the slots under which each rule is listed, so that the sensor runs only the
+//! rules that can match. It refuses what the core would refuse, with the rule and predicate
+//! named, so bad content stops here and never reaches a sensor.
 //!
 //! The layout is specified in `docs/channel-file-format.md`.
 
@@ -608,8 +608,9 @@ struct Built {
 /// count of the one before.
 const FIRST_GUESS: usize = 64;
 
-/// Compiles every run into automata of at most `limit` bytes each: one group of runs per field,
-/// kind (folded or raw) and anchoring, each group packed into as many automata as it needs.
+/// Compiles every run into automata: one group of runs per field, kind (literal or not) and, for
+/// globs and regexes, anchoring; each group packed into as many automata as it needs (DFAs of
+/// at most `limit` bytes each, dictionaries of at most 65,536 operands).
 /// Groups are built in parallel; the automata come out in group order. Returns them with the
 /// number of literal runs [`fit`] left without one.
 fn build_automata(
@@ -655,9 +656,9 @@ fn automata_budget(t: &Tables) -> usize {
     limits::MAX_FILE_BYTES.saturating_sub(fixed + tables + triggers)
 }
 
-/// Keeps every raw automaton (globs and regexes have no other test) and, in order, the folded
-/// automata that still fit [`limits::MAX_AUTOMATA`] and `budget` bytes; the literal runs of the
-/// folded automata left out stay direct. Returns the automata kept and how many runs were left
+/// Keeps every DFA (globs and regexes have no other test) and, in order, the dictionaries that
+/// still fit [`limits::MAX_AUTOMATA`] and `budget` bytes; the literal runs of the dictionaries
+/// left out stay direct. Returns the automata kept and how many runs were left
 /// out.
 fn fit(built: Vec<Built>, budget: usize) -> (Vec<Built>, usize) {
     let raw = built.iter().filter(|a| a.form == Form::Dfa).count();
@@ -717,9 +718,10 @@ fn in_parallel<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync) -> Vec
     results.into_iter().map(|(_, r)| r).collect()
 }
 
-/// The runs grouped by field, kind and anchoring, groups in order of their first run, each
-/// group's runs sorted by their patterns so that patterns sharing a prefix share an automaton.
-/// Anchored and unanchored patterns go apart: an automaton whose patterns all start with `^`
+/// The runs grouped by field, kind and anchoring, groups in order of their first run. A field's
+/// literal runs make one group, in rule order, since a dictionary grows only with their length.
+/// A glob or regex group's runs are sorted by their patterns so that patterns sharing a prefix
+/// share a DFA, and anchored and unanchored patterns go apart: an automaton whose patterns all start with `^`
 /// needs no unanchored prefix and stays about the size of a trie of its patterns, while mixed
 /// with unanchored patterns the same patterns cost many times the states and the build time.
 fn groups(runs: &[Run]) -> Vec<Vec<usize>> {
