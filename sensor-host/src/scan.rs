@@ -77,14 +77,9 @@ pub type Input = (usize, Result<PipeEvent, String>);
 pub fn jsonl_inputs(input: impl BufRead) -> impl Iterator<Item = Input> {
     let mut next = 1;
     JsonlReader::new(input).flat_map(move |(line, parsed)| {
-        let blank = "blank line: not an event";
-        let mut inputs: Vec<Input> = (next..line).map(|b| (b, Err(blank.to_owned()))).collect();
+        let blanks = (next..line).map(|b| (b, Err("blank line: not an event".to_owned())));
         next = line + 1;
-        inputs.push((
-            line,
-            parsed.map(|(event, _)| event).map_err(|e| e.to_string()),
-        ));
-        inputs
+        blanks.chain(std::iter::once((line, parsed.map_err(|e| e.to_string()))))
     })
 }
 

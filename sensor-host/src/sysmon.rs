@@ -8,12 +8,15 @@
 //!
 //! Sysmon records only four of the IPC template's fields (`PipeName`, `Image`, `ProcessId`,
 //! `User`) besides the event kind; the others stay `None`. Numbers may be JSON numbers or decimal
-//! strings. Keys this module does not read are skipped without being stored.
+//! strings. Keys this module does not read are skipped without being stored, and the keys it
+//! reads are kept as borrowed raw JSON until asked for, so a reader that wants only the event
+//! (`scan`) allocates nothing for the record's metadata.
 
 use std::io::{self, BufRead};
 
 use serde::de::IgnoredAny;
 use serde::Deserialize;
+use serde_json::value::RawValue;
 use serde_json::Value as Json;
 
 use crate::event::{EventKind, PipeEvent, ANONYMOUS_PIPE};
@@ -97,49 +100,49 @@ pub enum SysmonError {
 
 /// The keys read from a record (or from one part of an envelope); all others are skipped.
 #[derive(Default, Deserialize)]
-struct Fields {
-    #[serde(rename = "EventID")]
-    event_id: Option<Json>,
-    #[serde(rename = "EventType")]
-    event_type: Option<Json>,
-    #[serde(rename = "PipeName")]
-    pipe_name: Option<Json>,
-    #[serde(rename = "Image")]
-    image: Option<Json>,
-    #[serde(rename = "ProcessId")]
-    process_id: Option<Json>,
-    #[serde(rename = "User")]
-    user: Option<Json>,
-    #[serde(rename = "UtcTime")]
-    utc_time: Option<Json>,
-    #[serde(rename = "@timestamp")]
-    timestamp: Option<Json>,
-    #[serde(rename = "Hostname")]
-    hostname: Option<Json>,
-    #[serde(rename = "Computer")]
-    computer: Option<Json>,
-    #[serde(rename = "EventRecordID")]
-    event_record_id: Option<Json>,
-    #[serde(rename = "RecordNumber")]
-    record_number: Option<Json>,
-    #[serde(rename = "ProcessGuid")]
-    process_guid: Option<Json>,
-    #[serde(rename = "_dataset")]
-    dataset: Option<Json>,
-    #[serde(rename = "Event")]
-    envelope: Option<Box<Envelope>>,
+struct Fields<'a> {
+    #[serde(rename = "EventID", borrow)]
+    event_id: Option<&'a RawValue>,
+    #[serde(rename = "EventType", borrow)]
+    event_type: Option<&'a RawValue>,
+    #[serde(rename = "PipeName", borrow)]
+    pipe_name: Option<&'a RawValue>,
+    #[serde(rename = "Image", borrow)]
+    image: Option<&'a RawValue>,
+    #[serde(rename = "ProcessId", borrow)]
+    process_id: Option<&'a RawValue>,
+    #[serde(rename = "User", borrow)]
+    user: Option<&'a RawValue>,
+    #[serde(rename = "UtcTime", borrow)]
+    utc_time: Option<&'a RawValue>,
+    #[serde(rename = "@timestamp", borrow)]
+    timestamp: Option<&'a RawValue>,
+    #[serde(rename = "Hostname", borrow)]
+    hostname: Option<&'a RawValue>,
+    #[serde(rename = "Computer", borrow)]
+    computer: Option<&'a RawValue>,
+    #[serde(rename = "EventRecordID", borrow)]
+    event_record_id: Option<&'a RawValue>,
+    #[serde(rename = "RecordNumber", borrow)]
+    record_number: Option<&'a RawValue>,
+    #[serde(rename = "ProcessGuid", borrow)]
+    process_guid: Option<&'a RawValue>,
+    #[serde(rename = "_dataset", borrow)]
+    dataset: Option<&'a RawValue>,
+    #[serde(rename = "Event", borrow)]
+    envelope: Option<Box<Envelope<'a>>>,
 }
 
 /// The `Event` object of EVTX-to-JSON converters.
 #[derive(Deserialize)]
-struct Envelope {
-    #[serde(rename = "System")]
-    system: Option<Fields>,
-    #[serde(rename = "EventData")]
-    event_data: Option<Fields>,
+struct Envelope<'a> {
+    #[serde(rename = "System", borrow)]
+    system: Option<Fields<'a>>,
+    #[serde(rename = "EventData", borrow)]
+    event_data: Option<Fields<'a>>,
 }
 
-impl Fields {
+impl Fields<'_> {
     /// Folds an `Event` envelope into one set of fields; top-level keys win, then `EventData`.
     fn flatten(mut self) -> Self {
         let Some(envelope) = self.envelope.take() else {
@@ -173,28 +176,36 @@ impl Fields {
     }
 }
 
-/// Parses one JSON line as a Sysmon pipe event.
+/// Parses one JSON line as a Sysmon pipe event, with the record's metadata.
 ///
 /// `EventID` decides the kind; without one, `EventType` (`CreatePipe`, `ConnectPipe`) does.
 /// Other `EventType` values carry no kind and are ignored (nxlog overwrites the field with the
 /// log level, `INFO`). A pipe event without `PipeName` is still an event, with `pipe_name: None`.
 pub fn parse_line(line: &str) -> Result<(PipeEvent, SysmonMeta), SysmonError> {
-    parse_bytes(line.as_bytes())
+    let fields = deserialize(line.as_bytes())?.flatten();
+    let meta = meta(&fields)?;
+    Ok((event(&fields)?, meta))
 }
 
-fn parse_bytes(bytes: &[u8]) -> Result<(PipeEvent, SysmonMeta), SysmonError> {
-    let fields = deserialize(bytes)?.flatten();
+/// [`parse_line`] without the metadata.
+fn parse_event(bytes: &[u8]) -> Result<PipeEvent, SysmonError> {
+    event(&deserialize(bytes)?.flatten())
+}
+
+fn event(fields: &Fields<'_>) -> Result<PipeEvent, SysmonError> {
     let event_id = number("EventID", fields.event_id)?;
     let event_type = string("EventType", fields.event_type)?;
-    let kind = kind(event_id, event_type)?;
-    let event = PipeEvent {
-        kind,
+    Ok(PipeEvent {
+        kind: kind(event_id, event_type)?,
         pipe_name: string("PipeName", fields.pipe_name)?.map(unescape_pipe_name),
         image_path: string("Image", fields.image)?,
         process_id: number("ProcessId", fields.process_id)?,
         user: string("User", fields.user)?,
         ..PipeEvent::default()
-    };
+    })
+}
+
+fn meta(fields: &Fields<'_>) -> Result<SysmonMeta, SysmonError> {
     let host = match string("Hostname", fields.hostname)? {
         Some(host) => Some(host),
         None => string("Computer", fields.computer)?,
@@ -203,23 +214,18 @@ fn parse_bytes(bytes: &[u8]) -> Result<(PipeEvent, SysmonMeta), SysmonError> {
         Some(id) => Some(id),
         None => number("RecordNumber", fields.record_number)?,
     };
-    let meta = SysmonMeta {
+    Ok(SysmonMeta {
         utc_time: string("UtcTime", fields.utc_time)?,
         timestamp: string("@timestamp", fields.timestamp)?,
         host,
         record_id,
         process_guid: string("ProcessGuid", fields.process_guid)?,
         dataset: string("_dataset", fields.dataset)?,
-    };
-    Ok((event, meta))
+    })
 }
 
 /// Reads the keys of interest from a JSON object.
-fn deserialize(bytes: &[u8]) -> Result<Fields, SysmonError> {
-    let invalid = |error: serde_json::Error| SysmonError::InvalidJson {
-        column: error.column(),
-        error,
-    };
+fn deserialize(bytes: &[u8]) -> Result<Fields<'_>, SysmonError> {
     // A derived struct also accepts a JSON array, field by field: rule that out first.
     if bytes.trim_ascii_start().first() != Some(&b'{') {
         return match serde_json::from_slice::<IgnoredAny>(bytes) {
@@ -228,6 +234,18 @@ fn deserialize(bytes: &[u8]) -> Result<Fields, SysmonError> {
         };
     }
     serde_json::from_slice(bytes).map_err(invalid)
+}
+
+fn invalid(error: serde_json::Error) -> SysmonError {
+    SysmonError::InvalidJson {
+        column: error.column(),
+        error,
+    }
+}
+
+/// A raw value as a JSON value; it was valid JSON when the record was parsed.
+fn value(raw: &RawValue) -> Result<Json, SysmonError> {
+    serde_json::from_str(raw.get()).map_err(invalid)
 }
 
 /// The event kind that `EventID` and `EventType` agree on.
@@ -270,11 +288,22 @@ fn unescape_pipe_name(name: String) -> String {
     }
 }
 
-fn string(key: &'static str, value: Option<Json>) -> Result<Option<String>, SysmonError> {
-    match value {
-        None => Ok(None),
-        Some(Json::String(s)) => Ok(Some(s)),
-        Some(other) => Err(SysmonError::WrongType {
+/// A string value. One without escapes is copied straight from the line.
+fn string(key: &'static str, raw: Option<&RawValue>) -> Result<Option<String>, SysmonError> {
+    let Some(raw) = raw else {
+        return Ok(None);
+    };
+    let plain = raw
+        .get()
+        .strip_prefix('"')
+        .and_then(|t| t.strip_suffix('"'))
+        .filter(|t| !t.contains('\\'));
+    if let Some(text) = plain {
+        return Ok(Some(text.to_owned()));
+    }
+    match value(raw)? {
+        Json::String(s) => Ok(Some(s)),
+        other => Err(SysmonError::WrongType {
             key,
             expected: "a string",
             found: type_name(&other),
@@ -283,16 +312,24 @@ fn string(key: &'static str, value: Option<Json>) -> Result<Option<String>, Sysm
 }
 
 /// An unsigned integer given as a JSON number or as a decimal string.
-fn number(key: &'static str, value: Option<Json>) -> Result<Option<u64>, SysmonError> {
+fn number(key: &'static str, raw: Option<&RawValue>) -> Result<Option<u64>, SysmonError> {
+    let Some(raw) = raw else {
+        return Ok(None);
+    };
+    let digits = raw.get().trim_matches('"');
+    if !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()) {
+        if let Ok(n) = digits.parse() {
+            return Ok(Some(n));
+        }
+    }
     let bad = |value: String| SysmonError::BadNumber { key, value };
-    match value {
-        None => Ok(None),
-        Some(Json::Number(n)) => n.as_u64().map(Some).ok_or_else(|| bad(n.to_string())),
-        Some(Json::String(s)) => match s.parse() {
+    match value(raw)? {
+        Json::Number(n) => n.as_u64().map(Some).ok_or_else(|| bad(n.to_string())),
+        Json::String(s) => match s.parse() {
             Ok(n) => Ok(Some(n)),
             Err(_) => Err(bad(Json::String(s).to_string())),
         },
-        Some(other) => Err(SysmonError::WrongType {
+        other => Err(SysmonError::WrongType {
             key,
             expected: "an integer",
             found: type_name(&other),
@@ -338,7 +375,7 @@ impl<R: BufRead> JsonlReader<R> {
 }
 
 impl<R: BufRead> Iterator for JsonlReader<R> {
-    type Item = (usize, Result<(PipeEvent, SysmonMeta), SysmonError>);
+    type Item = (usize, Result<PipeEvent, SysmonError>);
 
     fn next(&mut self) -> Option<Self::Item> {
         while !self.failed {
@@ -348,7 +385,7 @@ impl<R: BufRead> Iterator for JsonlReader<R> {
             match read {
                 Ok(0) => return None,
                 Ok(_) if self.line.trim_ascii().is_empty() => {}
-                Ok(_) => return Some((self.line_number, parse_bytes(&self.line))),
+                Ok(_) => return Some((self.line_number, parse_event(&self.line))),
                 Err(error) => {
                     self.failed = true;
                     return Some((self.line_number, Err(SysmonError::Io(error))));
@@ -592,7 +629,7 @@ mod tests {
         assert!(results[0].1.is_ok());
         assert!(matches!(results[1].1, Err(SysmonError::NotPipeEvent(1))));
         assert_eq!(
-            results[2].1.as_ref().map(|(ev, _)| ev.kind).ok(),
+            results[2].1.as_ref().map(|ev| ev.kind).ok(),
             Some(EventKind::Create)
         );
     }
@@ -616,18 +653,23 @@ mod tests {
         let mut count = 0;
         let mut kinds = [0; 2];
         for (line, result) in JsonlReader::new(io::BufReader::new(file)) {
-            let (ev, meta) = result.unwrap_or_else(|e| panic!("line {line}: {e}"));
+            let ev = result.unwrap_or_else(|e| panic!("line {line}: {e}"));
+            assert!(ev.pipe_name.is_some(), "line {line}");
+            kinds[usize::from(ev.kind == EventKind::Connect)] += 1;
+            count += 1;
+        }
+        assert_eq!(count, 1103);
+        assert_eq!(kinds, [122, 981]);
+        let text = std::fs::read_to_string(PATH).expect("OTRF corpus");
+        for (line, record) in text.lines().enumerate() {
+            let (ev, meta) = parse_line(record).unwrap_or_else(|e| panic!("line {line}: {e}"));
             assert!(ev.pipe_name.is_some(), "line {line}");
             assert!(ev.image_path.is_some(), "line {line}");
             assert!(
                 meta.utc_time.is_some() && meta.host.is_some(),
                 "line {line}"
             );
-            kinds[usize::from(ev.kind == EventKind::Connect)] += 1;
-            count += 1;
         }
-        assert_eq!(count, 1103);
-        assert_eq!(kinds, [122, 981]);
     }
 
     #[test]

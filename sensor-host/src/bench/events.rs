@@ -75,7 +75,7 @@ impl EventSet {
         let mut lines = 0;
         for (_, parsed) in JsonlReader::new(BufReader::new(file)) {
             lines += 1;
-            if let Ok((event, _)) = parsed {
+            if let Ok(event) = parsed {
                 pool.push(event);
             }
         }

@@ -729,15 +729,27 @@ pub fn goals(report: &Report) -> String {
         );
     }
     for s in &report.scans {
+        let goal = end_to_end_goal(&s.rule_set);
         let _ = writeln!(
             out,
-            "  end to end >= 800k events/s ({}): {:>8} rec/s    {}",
+            "  end to end >= {}k events/s ({}): {:>8} rec/s    {}",
+            goal / 1000.0,
             s.rule_set,
             si(s.records_per_sec),
-            verdict(s.records_per_sec >= 8e5)
+            verdict(s.records_per_sec >= goal)
         );
     }
     out
+}
+
+/// Issue #7's end-to-end goal for a rule set, in records per second: 800k with the Sigma rules
+/// (ten times Chainsaw), 400k with generated rules.
+fn end_to_end_goal(rule_set: &str) -> f64 {
+    if rule_set.starts_with("generated-") {
+        4e5
+    } else {
+        8e5
+    }
 }
 
 /// The plot of a report's rows.
