@@ -15,7 +15,7 @@ use std::path::PathBuf;
 
 use sensor_host::event::{EventKind, PipeEvent};
 use sensor_host::import::{self, Imported, ImportedRule};
-use sensor_host::sysmon::{JsonlReader, SysmonMeta};
+use sensor_host::sysmon::{self, SysmonMeta};
 use sensor_host::{sigma, sysmon_config};
 use support::{channel_file, corpus, corpus_files, Both};
 
@@ -23,10 +23,12 @@ const EVENTS: &str = "otrf/sysmon-pipe-events.jsonl";
 
 /// The OTRF events with their line numbers.
 fn otrf_events() -> Vec<(usize, PipeEvent, SysmonMeta)> {
-    let file = std::fs::File::open(corpus(EVENTS)).expect("OTRF corpus");
-    JsonlReader::new(std::io::BufReader::new(file))
-        .map(|(line, parsed)| {
-            let (event, meta) = parsed.unwrap_or_else(|e| panic!("line {line}: {e}"));
+    let text = std::fs::read_to_string(corpus(EVENTS)).expect("OTRF corpus");
+    text.lines()
+        .zip(1..)
+        .map(|(record, line)| {
+            let (event, meta) =
+                sysmon::parse_line(record).unwrap_or_else(|e| panic!("line {line}: {e}"));
             (line, event, meta)
         })
         .collect()
