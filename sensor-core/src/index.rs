@@ -1,8 +1,8 @@
-//! The rule index: which rules an event can make match, from the patterns it fired.
+//! The rule index: which rules an event can make match, from the slots it fired.
 //!
-//! The triggers section lists, under each automaton pattern (a *slot*), the rules that cannot
-//! match unless that pattern fired, plus the *unindexed* rules that run on every event. This
-//! module checks the section's shape at load and, per event, walks the lists of the fired slots
+//! The triggers section lists, under each *slot* (what an automaton reports: a DFA's pattern, a
+//! dictionary's key), the rules that cannot match unless that slot fired, plus the
+//! *unindexed* rules that run on every event. This module checks the section's shape at load and, per event, walks the lists of the fired slots
 //! and the unindexed list together in rule order, each rule once. Whether skipping the other
 //! rules is exact is checked by [`crate::validate`] (every indexed rule's program, in
 //! three-valued logic); this module never evaluates a rule.
@@ -28,7 +28,7 @@ struct Cursor {
 }
 
 impl RuleIndex {
-    /// Checks the triggers section for a file whose automata hold `patterns` patterns in all
+    /// Checks the triggers section for a file whose automata report `patterns` slots in all
     /// and which has `rules` rules. `None`: the section is empty, every rule runs.
     pub(crate) fn load(
         file: &ChannelFile<'_>,
