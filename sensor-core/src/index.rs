@@ -2,10 +2,11 @@
 //!
 //! The triggers section lists, under each *slot* (what an automaton reports: a DFA's pattern, a
 //! dictionary's key), the rules that cannot match unless that slot fired, plus the
-//! *unindexed* rules that run on every event. This module checks the section's shape at load and, per event, walks the lists of the fired slots
-//! and the unindexed list together in rule order, each rule once. Whether skipping the other
-//! rules is exact is checked by [`crate::validate`] (every indexed rule's program, in
-//! three-valued logic); this module never evaluates a rule.
+//! *unindexed* rules that run on every event. This module checks the section's shape at load
+//! and, per event, walks the lists of the fired slots and the unindexed list together in rule
+//! order, each rule once. Whether skipping the other rules is exact is checked by
+//! [`crate::validate`] (every indexed rule's program, in three-valued logic); this module never
+//! evaluates a rule.
 
 use crate::channel::{ChannelFile, TRIGGERS_HEADER, TRIGGER_WORD};
 use crate::error::{LoadError, Section};
