@@ -9,7 +9,7 @@
 use std::path::{Path, PathBuf};
 
 use sensor_core::schema::IPC;
-use sensor_host::compile::compile;
+use sensor_host::compile::{compile, compile_with, Layout};
 use sensor_host::source;
 
 use crate::bytes::Writer;
@@ -246,12 +246,29 @@ fn seed_file(source: &Source) -> Option<Vec<u8>> {
     compile_source(source).filter(|f| f.len() <= MAX_SEED_FILE)
 }
 
-/// Seeds for `channel_file`: every compiled source.
+/// A source compiled with a dense row for each dictionary's root alone, so that its other
+/// states take the sparse path (transitions and fail links); `None` when that gives the same
+/// file as [`seed_file`] (no dictionary deeper than its root) or no file.
+fn sparse_seed_file(source: &Source) -> Option<Vec<u8>> {
+    let content = source::parse(&source.rules, &source.name).ok()?;
+    let layout = Layout {
+        dense_bytes: 0,
+        ..Layout::default()
+    };
+    let sparse = compile_with(&content, layout).ok()?.bytes;
+    (sparse.len() <= MAX_SEED_FILE && Some(&sparse) != seed_file(source).as_ref()).then_some(sparse)
+}
+
+/// Each source's seed file, and its sparse variant where there is one, under their names.
+fn seed_files(source: &Source) -> Vec<(String, Vec<u8>)> {
+    let dense = seed_file(source).map(|f| (source.name.clone(), f));
+    let sparse = sparse_seed_file(source).map(|f| (format!("{}-sparse", source.name), f));
+    dense.into_iter().chain(sparse).collect()
+}
+
+/// Seeds for `channel_file`: every compiled source, and its sparse variant.
 pub fn channel_file_seeds() -> Vec<(String, Vec<u8>)> {
-    sources()
-        .iter()
-        .filter_map(|s| Some((s.name.clone(), seed_file(s)?)))
-        .collect()
+    sources().iter().flat_map(seed_files).collect()
 }
 
 /// An event whose pipe name is a string of `count` units followed by a backslash, whose image
@@ -268,34 +285,44 @@ fn write_stress_event(w: &mut Writer, count: u16) {
     }
 }
 
-/// Seeds for `interpreter`: every compiled source with its own events and probe events, for
-/// the fixed build, and the channel 291 history for build 7.11 as well; plus one event at the
-/// longest string a sensor passes and one just over it.
+/// The `interpreter` seeds of one compiled file of `source`, named after `name`: its events and
+/// the probe events for the fixed build, and for build 7.11 too when it is channel 291 history.
+fn interpreter_seeds_of(
+    source: &Source,
+    name: &str,
+    file: &[u8],
+    out: &mut Vec<(String, Vec<u8>)>,
+) {
+    let mut sensors = vec![("fixed", SensorChoice::Fixed)];
+    if source.name.starts_with("C-00000291") {
+        sensors.push(("7.11", SensorChoice::V7_11));
+    }
+    for (build, sensor) in sensors {
+        let mut events: Vec<Vec<Input>> = source.events.iter().take(8).cloned().collect();
+        events.extend(crate::check::probe_events());
+        let input = InterpreterInput {
+            reseal: false,
+            sensor,
+            file: file.to_vec(),
+            events,
+        };
+        let mut bytes = input.encode();
+        let mut w = Writer::default();
+        write_stress_event(&mut w, 32_766);
+        write_stress_event(&mut w, 32_767);
+        bytes.extend_from_slice(&w.out);
+        out.push((format!("{name}-{build}"), bytes));
+    }
+}
+
+/// Seeds for `interpreter`: every compiled source (and its sparse variant) with its own events
+/// and probe events, for the fixed build, and the channel 291 history for build 7.11 as well;
+/// plus one event at the longest string a sensor passes and one just over it.
 pub fn interpreter_seeds() -> Vec<(String, Vec<u8>)> {
     let mut out = Vec::new();
     for source in sources() {
-        let Some(file) = seed_file(&source) else {
-            continue;
-        };
-        let mut sensors = vec![("fixed", SensorChoice::Fixed)];
-        if source.name.starts_with("C-00000291") {
-            sensors.push(("7.11", SensorChoice::V7_11));
-        }
-        for (build, sensor) in sensors {
-            let mut events: Vec<Vec<Input>> = source.events.iter().take(8).cloned().collect();
-            events.extend(crate::check::probe_events());
-            let input = InterpreterInput {
-                reseal: false,
-                sensor,
-                file: file.clone(),
-                events,
-            };
-            let mut bytes = input.encode();
-            let mut w = Writer::default();
-            write_stress_event(&mut w, 32_766);
-            write_stress_event(&mut w, 32_767);
-            bytes.extend_from_slice(&w.out);
-            out.push((format!("{}-{build}", source.name), bytes));
+        for (name, file) in seed_files(&source) {
+            interpreter_seeds_of(&source, &name, &file, &mut out);
         }
     }
     let mut short = Writer::default();

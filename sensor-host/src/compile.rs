@@ -295,11 +295,31 @@ pub struct Compiled {
 
 /// [`compile`], also saying what had to give.
 pub fn compile_report(content: &Content) -> Result<Compiled, CompileError> {
-    compile_with_limit(content, MAX_DFA_BYTES)
+    compile_with(content, Layout::default())
 }
 
-/// [`compile_report`], with automata of at most `limit` bytes each.
-fn compile_with_limit(content: &Content, limit: usize) -> Result<Compiled, CompileError> {
+/// How the compiler sizes automata. The default is what `compile` uses; the fuzz seeds also
+/// compile with dense rows for the root alone, so that the sensor's sparse dictionary path is
+/// in the seeds however small their sets.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Layout {
+    /// Largest serialized DFA.
+    pub dfa_bytes: usize,
+    /// Most bytes of dense rows per dictionary ([`dictionary::DENSE_BYTES`]).
+    pub dense_bytes: usize,
+}
+
+impl Default for Layout {
+    fn default() -> Self {
+        Self {
+            dfa_bytes: MAX_DFA_BYTES,
+            dense_bytes: dictionary::DENSE_BYTES,
+        }
+    }
+}
+
+/// [`compile_report`], with automata sized by `layout`.
+pub fn compile_with(content: &Content, layout: Layout) -> Result<Compiled, CompileError> {
     let template =
         schema::template(content.template_id, content.template_version).ok_or(CompileError {
             origin: Origin::default(),
@@ -324,7 +344,7 @@ fn compile_with_limit(content: &Content, limit: usize) -> Result<Compiled, Compi
         })?;
     }
     check_caps(&t)?;
-    let (automata, direct_literals) = build_automata(&t, content, template, limit)?;
+    let (automata, direct_literals) = build_automata(&t, content, template, layout)?;
     let slots = place_predicates(&mut t, &automata);
     let triggers = if automata.is_empty() {
         Vec::new()
@@ -610,18 +630,18 @@ const FIRST_GUESS: usize = 64;
 
 /// Compiles every run into automata: one group of runs per field, kind (literal or not) and, for
 /// globs and regexes, anchoring; each group packed into as many automata as it needs (DFAs of
-/// at most `limit` bytes each, dictionaries of at most 65,536 operands).
+/// at most `layout.dfa_bytes` each, dictionaries of at most 65,536 operands).
 /// Groups are built in parallel; the automata come out in group order. Returns them with the
 /// number of literal runs [`fit`] left without one.
 fn build_automata(
     t: &Tables,
     content: &Content,
     template: &schema::TemplateType,
-    limit: usize,
+    layout: Layout,
 ) -> Result<(Vec<Built>, usize), CompileError> {
     let field_name = |field: usize| template.field(field).map_or("?", |f| f.name);
     let mut built = Vec::new();
-    for packed in in_parallel(&groups(&t.runs), |group| pack(t, group, limit)) {
+    for packed in in_parallel(&groups(&t.runs), |group| pack(t, group, layout)) {
         built.extend(packed.map_err(|(run, why)| {
             let run = &t.runs[run];
             let pattern = run.source.as_deref().unwrap_or_default();
@@ -743,14 +763,15 @@ fn groups(runs: &[Run]) -> Vec<Vec<usize>> {
     groups
 }
 
-/// Packs `group` (the runs of one group, in their order) into consecutive automata of at most
-/// `limit` bytes, each holding as many runs as [`largest_chunk`] finds. A literal run that does
-/// not fit alone goes without an automaton (the interpreter compares its operands directly); a
-/// glob or regex that does not fit alone is an error: the run and why.
-fn pack(t: &Tables, group: &[usize], limit: usize) -> Result<Vec<Built>, (usize, String)> {
+/// Packs `group` (the runs of one group, in their order) into automata: literal runs into
+/// dictionaries ([`pack_literals`]), globs and regexes into consecutive DFAs of at most
+/// `layout.dfa_bytes`, each holding as many runs as [`largest_chunk`] finds. A glob or regex
+/// that does not fit alone is an error: the run and why.
+fn pack(t: &Tables, group: &[usize], layout: Layout) -> Result<Vec<Built>, (usize, String)> {
     if t.runs[group[0]].literal {
-        return Ok(pack_literals(t, group));
+        return Ok(pack_literals(t, group, layout.dense_bytes));
     }
+    let limit = layout.dfa_bytes;
     let mut out = Vec::new();
     let mut guess = FIRST_GUESS;
     let mut rest = group;
@@ -778,8 +799,9 @@ fn pack(t: &Tables, group: &[usize], limit: usize) -> Result<Vec<Built>, (usize,
 }
 
 /// Packs a group of literal runs into dictionaries of at most
-/// [`limits::MAX_PATTERNS_PER_AUTOMATON`] patterns each.
-fn pack_literals(t: &Tables, group: &[usize]) -> Vec<Built> {
+/// [`limits::MAX_PATTERNS_PER_AUTOMATON`] patterns each, with at most `dense_bytes` of dense
+/// rows.
+fn pack_literals(t: &Tables, group: &[usize], dense_bytes: usize) -> Vec<Built> {
     let mut out = Vec::new();
     let mut rest = group;
     while let [first, ..] = rest {
@@ -788,7 +810,7 @@ fn pack_literals(t: &Tables, group: &[usize]) -> Vec<Built> {
             .iter()
             .flat_map(|&r| t.runs[r].literals.iter().cloned())
             .collect();
-        let built = dictionary::build(&literals)
+        let built = dictionary::build_with(&literals, dense_bytes)
             .expect("literal runs hold non-empty patterns of at most 65,536 distinct units");
         out.push(Built {
             field: t.runs[*first].field,
@@ -1676,6 +1698,14 @@ mod tests {
         assert_eq!(file.trigger_words(), 0);
     }
 
+    /// The default layout with DFAs of at most `dfa_bytes`.
+    fn limit_of(dfa_bytes: usize) -> Layout {
+        Layout {
+            dfa_bytes,
+            ..Layout::default()
+        }
+    }
+
     /// Rules with one glob each, on distinct text.
     fn many_globs(rules: usize) -> Content {
         content(
@@ -1691,7 +1721,7 @@ mod tests {
     #[test]
     fn fields_split_over_automata_that_fit_the_limit() {
         let limit = 256 << 10;
-        let bytes = compile_with_limit(&many_globs(200), limit)
+        let bytes = compile_with(&many_globs(200), limit_of(limit))
             .expect("compiles")
             .bytes;
         let buf = ContentBuf::new(&bytes);
@@ -1749,9 +1779,9 @@ mod tests {
     fn literal_predicates_keep_their_dictionary_past_the_dfa_limit() {
         let limit = 8 << 10;
         let long = "\\".to_owned() + &"abcdefghij".repeat(400);
-        let bytes = compile_with_limit(
+        let bytes = compile_with(
             &content(vec![all_of("L", vec![pipe(Operator::Contains, &[&long])])]),
-            limit,
+            limit_of(limit),
         )
         .expect("compiles")
         .bytes;
@@ -1771,7 +1801,7 @@ mod tests {
                 })
                 .collect(),
         );
-        let error = compile_with_limit(&globs, 8 << 10).expect_err("refused");
+        let error = compile_with(&globs, limit_of(8 << 10)).expect_err("refused");
         let CompileErrorKind::TooManyAutomata(n, fields) = &error.kind else {
             panic!("{error}");
         };
@@ -1783,9 +1813,9 @@ mod tests {
     fn a_glob_too_large_alone_is_an_error() {
         let limit = 8 << 10;
         let glob = "\\".to_owned() + &"abcdefghij".repeat(40) + "*";
-        let error = compile_with_limit(
+        let error = compile_with(
             &content(vec![all_of("G", vec![pipe(Operator::Glob, &[&glob])])]),
-            limit,
+            limit_of(limit),
         )
         .expect_err("a glob needs its automaton");
         assert_eq!(error.rule.as_deref(), Some("G"));

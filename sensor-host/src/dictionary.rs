@@ -172,7 +172,7 @@ pub fn build(literals: &[Literal]) -> Result<Built, DictionaryError> {
 }
 
 /// [`build`], with at most `dense_bytes` of dense rows (the root's row at least).
-fn build_with(literals: &[Literal], dense_bytes: usize) -> Result<Built, DictionaryError> {
+pub fn build_with(literals: &[Literal], dense_bytes: usize) -> Result<Built, DictionaryError> {
     if let Some(empty) = literals.iter().position(|l| l.units.is_empty()) {
         return Err(DictionaryError::Empty(empty));
     }
