@@ -81,7 +81,7 @@ pub enum ScanEnd {
 }
 
 impl<'a> Automaton<'a> {
-    /// Loads and checks one automaton of form `form` that scans `field`; its patterns are the
+    /// Loads and checks one automaton of form `form` that scans `field`; what it reports is the
     /// rule index's slots from `base` on.
     ///
     /// Both forms must start on a 4-byte boundary in memory: a DFA reads its tables as `u32`

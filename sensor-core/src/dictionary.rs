@@ -7,13 +7,14 @@
 //! patterns. The shallowest states, where a scan spends most of its steps, have a *dense* row:
 //! the next state for every class, misses already resolved, one read per code unit. The others
 //! list only their trie transitions and fall back along *fail* links on a miss, so the tables
-//! stay about the size of the patterns. What it reports are *keys*: each
-//! distinct folded text with a [`Placement`] (where a match must sit) is one key, however many
-//! predicates' operands name it, so one pass answers equals, begins-with, ends-with, contains
-//! and image tests of any number of operands at once, and an event fires each shared text
-//! once. Its *patterns* are the predicates' operands, each naming its key. Its size grows with the total length of the patterns,
-//! not with their product as a DFA's may, which is what lets thousands of literal rules share
-//! one scan.
+//! stay about the size of the patterns.
+//!
+//! What it reports are *keys*: each distinct folded text with a [`Placement`] (where a match
+//! must sit) is one key, however many predicates' operands name it, so one pass answers
+//! equals, begins-with, ends-with, contains and image tests of any number of operands at once,
+//! and an event fires each shared text once. Its *patterns* are the predicates' operands, each
+//! naming its key. Its size grows with the total length of the patterns, not with their product
+//! as a DFA's may, which is what lets thousands of literal rules share one scan.
 //!
 //! [`Dictionary::load`] checks every word against the format (`docs/channel-file-format.md`,
 //! "Dictionary automata") in time linear in the bytes: every index in range, every transition

@@ -5,9 +5,10 @@
 //! slots that fired (a DFA's patterns, a dictionary's keys) are kept in a short list
 //! ([`crate::fired`]). Then the rules run, in rule order: with a rule index, only the unindexed
 //! rules and those listed under a fired slot (the loader proved the others cannot match);
-//! without one, or when an automaton fired more slots than the list holds, every rule. A predicate an automaton tests is looked up in
-//! the list, or, for an overfull automaton, tested directly: literal operators compare their
-//! operands, globs and regexes rescan the field for their one pattern. Either way the verdict
+//! without one, or when an automaton fired more slots than the list holds, every rule. A
+//! predicate an automaton tests is looked up in the list, or, for an overfull automaton, tested
+//! directly: literal operators compare their operands, globs and regexes rescan the field for
+//! their one pattern. Either way the verdict
 //! is the same; only the time differs.
 //!
 //! Validation already proved every record sound, yet each input access is still checked: a field

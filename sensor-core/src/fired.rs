@@ -2,9 +2,10 @@
 //!
 //! The automata report slots (a DFA's patterns, a dictionary's keys) while they scan an event's
 //! fields; this list keeps each distinct one once, so the interpreter can look a predicate's
-//! slots up and the rule index can walk the rules listed under them. It holds at most [`MAX_FIRED`] slots: an automaton
-//! that would add one more is marked *overfull* instead, and the interpreter then answers that
-//! automaton's predicates without the list (see [`crate::eval`]). It never allocates.
+//! slots up and the rule index can walk the rules listed under them. It holds at most
+//! [`MAX_FIRED`] slots: an automaton that would add one more is marked *overfull* instead, and
+//! the interpreter then answers that automaton's predicates without the list (see
+//! [`crate::eval`]). It never allocates.
 
 use crate::limits::{MAX_AUTOMATA, MAX_FIRED};
 

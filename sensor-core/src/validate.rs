@@ -275,12 +275,12 @@ impl<'a> RuleSet<'a> {
             declared_fields: 0,
         };
         loader.fields()?;
-        let (automaton_count, patterns) = loader.automata(&mut self.automata)?;
+        let (automaton_count, slots) = loader.automata(&mut self.automata)?;
         self.automaton_count = automaton_count;
         let automata = &self.automata;
         let max_units = usize::from(sensor.max_string_units);
         loader.predicates(automata)?;
-        let index = RuleIndex::load(&file, patterns, file.count(Section::Rules))?;
+        let index = RuleIndex::load(&file, slots, file.count(Section::Rules))?;
         let mut worst_case = loader.rules(automata, index.as_ref())?;
         loader.declared_fields_supplied()?;
         for automaton in automata.iter().flatten() {
@@ -414,7 +414,7 @@ impl<'a> Loader<'a, '_> {
     }
 
     /// Loads every automaton straight into its slot of `automata` (all `None` on entry);
-    /// returns how many there are and their total number of patterns.
+    /// returns how many there are and the rule-index slots they report in all.
     fn automata(
         &self,
         automata: &mut [Option<Automaton<'a>>; MAX_AUTOMATA],
@@ -433,7 +433,7 @@ impl<'a> Loader<'a, '_> {
                 max: MAX_AUTOMATA,
             });
         }
-        let mut patterns = 0usize;
+        let mut slots = 0usize;
         for (index, slot) in automata.iter_mut().enumerate().take(count) {
             let entry = self
                 .file
@@ -454,7 +454,7 @@ impl<'a> Loader<'a, '_> {
             let offset = self
                 .file
                 .automata_offset(usize::try_from(entry.start).unwrap_or(usize::MAX));
-            let base = u32::try_from(patterns).unwrap_or(u32::MAX);
+            let base = u32::try_from(slots).unwrap_or(u32::MAX);
             let automaton =
                 Automaton::load(bytes, field, form, base).map_err(|fault| match fault {
                     AutomatonFault::Misaligned => LoadError::AutomatonMisaligned {
@@ -475,17 +475,17 @@ impl<'a> Loader<'a, '_> {
                         patterns,
                     },
                 })?;
-            patterns = patterns.saturating_add(automaton.slots());
-            if patterns > MAX_PATTERNS {
+            slots = slots.saturating_add(automaton.slots());
+            if slots > MAX_PATTERNS {
                 return Err(LoadError::TooMany {
                     section: Section::Automata,
-                    count: patterns,
+                    count: slots,
                     max: MAX_PATTERNS,
                 });
             }
             *slot = Some(automaton);
         }
-        Ok((count, patterns))
+        Ok((count, slots))
     }
 
     fn predicates(&self, automata: &[Option<Automaton<'a>>]) -> Result<(), LoadError> {

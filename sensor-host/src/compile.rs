@@ -741,9 +741,10 @@ fn in_parallel<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync) -> Vec
 /// The runs grouped by field, kind and anchoring, groups in order of their first run. A field's
 /// literal runs make one group, in rule order, since a dictionary grows only with their length.
 /// A glob or regex group's runs are sorted by their patterns so that patterns sharing a prefix
-/// share a DFA, and anchored and unanchored patterns go apart: an automaton whose patterns all start with `^`
-/// needs no unanchored prefix and stays about the size of a trie of its patterns, while mixed
-/// with unanchored patterns the same patterns cost many times the states and the build time.
+/// share a DFA, and anchored and unanchored patterns go apart: a DFA whose patterns all start
+/// with `^` needs no unanchored prefix and stays about the size of a trie of its patterns,
+/// while mixed with unanchored patterns the same patterns cost many times the states and the
+/// build time.
 fn groups(runs: &[Run]) -> Vec<Vec<usize>> {
     let mut keys: Vec<(usize, bool, bool)> = Vec::new();
     let mut groups: Vec<Vec<usize>> = Vec::new();
