@@ -159,7 +159,12 @@ impl EncodedEvent {
             return Slot::Absent;
         };
         let start = self.units.len();
-        self.units.extend(s.encode_utf16());
+        if s.is_ascii() {
+            // Known length: the copy widens bytes in bulk instead of growing unit by unit.
+            self.units.extend(s.bytes().map(u16::from));
+        } else {
+            self.units.extend(s.encode_utf16());
+        }
         Slot::Str {
             start,
             end: self.units.len(),

@@ -16,6 +16,7 @@ pub mod event;
 pub mod evtx;
 pub mod import;
 pub mod ir;
+pub mod json_object;
 pub mod progress;
 pub mod reference;
 pub mod rules;

@@ -20,6 +20,7 @@ use serde_json::value::RawValue;
 use serde_json::Value as Json;
 
 use crate::event::{EventKind, PipeEvent, ANONYMOUS_PIPE};
+use crate::json_object;
 
 /// Sysmon event ID of "Pipe Created".
 pub const PIPE_CREATED: u64 = 17;
@@ -98,43 +99,53 @@ pub enum SysmonError {
     },
 }
 
+/// The raw JSON text of a value, borrowed from the line.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Raw<'a>(&'a str);
+
+impl<'de: 'a, 'a> Deserialize<'de> for Raw<'a> {
+    fn deserialize<D: serde::Deserializer<'de>>(de: D) -> Result<Self, D::Error> {
+        <&'a RawValue>::deserialize(de).map(|raw| Raw(raw.get()))
+    }
+}
+
 /// The keys read from a record (or from one part of an envelope); all others are skipped.
-#[derive(Default, Deserialize)]
+#[derive(Debug, Default, PartialEq, Deserialize)]
 struct Fields<'a> {
     #[serde(rename = "EventID", borrow)]
-    event_id: Option<&'a RawValue>,
+    event_id: Option<Raw<'a>>,
     #[serde(rename = "EventType", borrow)]
-    event_type: Option<&'a RawValue>,
+    event_type: Option<Raw<'a>>,
     #[serde(rename = "PipeName", borrow)]
-    pipe_name: Option<&'a RawValue>,
+    pipe_name: Option<Raw<'a>>,
     #[serde(rename = "Image", borrow)]
-    image: Option<&'a RawValue>,
+    image: Option<Raw<'a>>,
     #[serde(rename = "ProcessId", borrow)]
-    process_id: Option<&'a RawValue>,
+    process_id: Option<Raw<'a>>,
     #[serde(rename = "User", borrow)]
-    user: Option<&'a RawValue>,
+    user: Option<Raw<'a>>,
     #[serde(rename = "UtcTime", borrow)]
-    utc_time: Option<&'a RawValue>,
+    utc_time: Option<Raw<'a>>,
     #[serde(rename = "@timestamp", borrow)]
-    timestamp: Option<&'a RawValue>,
+    timestamp: Option<Raw<'a>>,
     #[serde(rename = "Hostname", borrow)]
-    hostname: Option<&'a RawValue>,
+    hostname: Option<Raw<'a>>,
     #[serde(rename = "Computer", borrow)]
-    computer: Option<&'a RawValue>,
+    computer: Option<Raw<'a>>,
     #[serde(rename = "EventRecordID", borrow)]
-    event_record_id: Option<&'a RawValue>,
+    event_record_id: Option<Raw<'a>>,
     #[serde(rename = "RecordNumber", borrow)]
-    record_number: Option<&'a RawValue>,
+    record_number: Option<Raw<'a>>,
     #[serde(rename = "ProcessGuid", borrow)]
-    process_guid: Option<&'a RawValue>,
+    process_guid: Option<Raw<'a>>,
     #[serde(rename = "_dataset", borrow)]
-    dataset: Option<&'a RawValue>,
+    dataset: Option<Raw<'a>>,
     #[serde(rename = "Event", borrow)]
     envelope: Option<Box<Envelope<'a>>>,
 }
 
 /// The `Event` object of EVTX-to-JSON converters.
-#[derive(Deserialize)]
+#[derive(Debug, PartialEq, Deserialize)]
 struct Envelope<'a> {
     #[serde(rename = "System", borrow)]
     system: Option<Fields<'a>>,
@@ -142,7 +153,7 @@ struct Envelope<'a> {
     event_data: Option<Fields<'a>>,
 }
 
-impl Fields<'_> {
+impl<'a> Fields<'a> {
     /// Folds an `Event` envelope into one set of fields; top-level keys win, then `EventData`.
     fn flatten(mut self) -> Self {
         let Some(envelope) = self.envelope.take() else {
@@ -152,6 +163,35 @@ impl Fields<'_> {
             .into_iter()
             .flatten()
             .fold(self, Self::or)
+    }
+
+    /// Takes one member of a flat record read by [`json_object::members`]; declines what the
+    /// derived deserializer would treat differently or refuse: an envelope, a `null` (which it
+    /// reads as absent) and a key given twice.
+    fn take(&mut self, key: &str, value: &'a str) -> Option<()> {
+        let field = match key {
+            "EventID" => &mut self.event_id,
+            "EventType" => &mut self.event_type,
+            "PipeName" => &mut self.pipe_name,
+            "Image" => &mut self.image,
+            "ProcessId" => &mut self.process_id,
+            "User" => &mut self.user,
+            "UtcTime" => &mut self.utc_time,
+            "@timestamp" => &mut self.timestamp,
+            "Hostname" => &mut self.hostname,
+            "Computer" => &mut self.computer,
+            "EventRecordID" => &mut self.event_record_id,
+            "RecordNumber" => &mut self.record_number,
+            "ProcessGuid" => &mut self.process_guid,
+            "_dataset" => &mut self.dataset,
+            "Event" => return None,
+            _ => return Some(()),
+        };
+        if field.is_some() || value == "null" {
+            return None;
+        }
+        *field = Some(Raw(value));
+        Some(())
     }
 
     /// Each field of `self`, or else of `other`.
@@ -224,8 +264,20 @@ fn meta(fields: &Fields<'_>) -> Result<SysmonMeta, SysmonError> {
     })
 }
 
-/// Reads the keys of interest from a JSON object.
+/// Reads the keys of interest from a JSON object: a flat record of valid UTF-8 through
+/// [`json_object::members`], anything else (or anything that declines) through serde_json.
 fn deserialize(bytes: &[u8]) -> Result<Fields<'_>, SysmonError> {
+    fast_fields(bytes).map_or_else(|| serde_fields(bytes), Ok)
+}
+
+fn fast_fields(bytes: &[u8]) -> Option<Fields<'_>> {
+    let text = std::str::from_utf8(bytes).ok()?;
+    let mut fields = Fields::default();
+    json_object::members(text, |key, value| fields.take(key, value))?;
+    Some(fields)
+}
+
+fn serde_fields(bytes: &[u8]) -> Result<Fields<'_>, SysmonError> {
     // A derived struct also accepts a JSON array, field by field: rule that out first.
     if bytes.trim_ascii_start().first() != Some(&b'{') {
         return match serde_json::from_slice::<IgnoredAny>(bytes) {
@@ -244,8 +296,8 @@ fn invalid(error: serde_json::Error) -> SysmonError {
 }
 
 /// A raw value as a JSON value; it was valid JSON when the record was parsed.
-fn value(raw: &RawValue) -> Result<Json, SysmonError> {
-    serde_json::from_str(raw.get()).map_err(invalid)
+fn value(raw: Raw<'_>) -> Result<Json, SysmonError> {
+    serde_json::from_str(raw.0).map_err(invalid)
 }
 
 /// The event kind that `EventID` and `EventType` agree on.
@@ -288,18 +340,14 @@ fn unescape_pipe_name(name: String) -> String {
     }
 }
 
-/// A string value. One without escapes is copied straight from the line.
-fn string(key: &'static str, raw: Option<&RawValue>) -> Result<Option<String>, SysmonError> {
+/// A string value, decoded by [`json_object::decode_string`]; serde_json explains a refusal.
+fn string(key: &'static str, raw: Option<Raw<'_>>) -> Result<Option<String>, SysmonError> {
     let Some(raw) = raw else {
         return Ok(None);
     };
-    let plain = raw
-        .get()
-        .strip_prefix('"')
-        .and_then(|t| t.strip_suffix('"'))
-        .filter(|t| !t.contains('\\'));
-    if let Some(text) = plain {
-        return Ok(Some(text.to_owned()));
+    let mut text = String::with_capacity(raw.0.len());
+    if json_object::decode_string(raw.0, &mut text).is_some() {
+        return Ok(Some(text));
     }
     match value(raw)? {
         Json::String(s) => Ok(Some(s)),
@@ -312,11 +360,11 @@ fn string(key: &'static str, raw: Option<&RawValue>) -> Result<Option<String>, S
 }
 
 /// An unsigned integer given as a JSON number or as a decimal string.
-fn number(key: &'static str, raw: Option<&RawValue>) -> Result<Option<u64>, SysmonError> {
+fn number(key: &'static str, raw: Option<Raw<'_>>) -> Result<Option<u64>, SysmonError> {
     let Some(raw) = raw else {
         return Ok(None);
     };
-    let digits = raw.get().trim_matches('"');
+    let digits = raw.0.trim_matches('"');
     if !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()) {
         if let Ok(n) = digits.parse() {
             return Ok(Some(n));
@@ -374,11 +422,32 @@ impl<R: BufRead> JsonlReader<R> {
     }
 }
 
+impl<R: BufRead> JsonlReader<R> {
+    /// Parses the next line where it lies in the reader's buffer, if the buffer holds all of it:
+    /// `Some(None)` for a blank line. `None` when the line must be gathered across refills (or
+    /// the buffer cannot be filled: `read_until` then reports why).
+    fn next_in_buffer(&mut self) -> Option<Option<Result<PipeEvent, SysmonError>>> {
+        let buffered = self.reader.fill_buf().ok()?;
+        let end = memchr::memchr(b'\n', buffered)?;
+        let line = buffered.get(..end)?;
+        let parsed = (!line.trim_ascii().is_empty()).then(|| parse_event(line));
+        self.reader.consume(end + 1);
+        self.line_number += 1;
+        Some(parsed)
+    }
+}
+
 impl<R: BufRead> Iterator for JsonlReader<R> {
     type Item = (usize, Result<PipeEvent, SysmonError>);
 
     fn next(&mut self) -> Option<Self::Item> {
         while !self.failed {
+            if let Some(parsed) = self.next_in_buffer() {
+                match parsed {
+                    Some(parsed) => return Some((self.line_number, parsed)),
+                    None => continue,
+                }
+            }
             self.line.clear();
             let read = self.reader.read_until(b'\n', &mut self.line);
             self.line_number += 1;
@@ -670,6 +739,68 @@ mod tests {
                 "line {line}"
             );
         }
+    }
+
+    /// Checks that the fast path agrees with serde_json wherever it does not decline, on `line`
+    /// and on every string value it hands out; says whether it declined.
+    fn fast_agrees_with_serde(line: &[u8]) -> bool {
+        let fast = fast_fields(line);
+        let Ok(serde) = serde_fields(line) else {
+            assert!(
+                fast.is_none(),
+                "fast path took a line serde refuses: {line:?}"
+            );
+            return true;
+        };
+        let Some(fast) = fast else {
+            return true;
+        };
+        assert_eq!(fast, serde, "{:?}", String::from_utf8_lossy(line));
+        let fast = [
+            fast.pipe_name,
+            fast.image,
+            fast.event_type,
+            fast.utc_time,
+            fast.dataset,
+        ];
+        for raw in fast.into_iter().flatten() {
+            let mut decoded = String::new();
+            let by_serde = serde_json::from_str::<String>(raw.0).ok();
+            let ours = json_object::decode_string(raw.0, &mut decoded).map(|()| decoded);
+            assert!(ours.is_none() || ours == by_serde, "{raw:?}");
+        }
+        false
+    }
+
+    #[test]
+    fn fast_path_agrees_with_serde_on_mutated_records() {
+        // Bytes that change JSON's structure, or its string and number grammar.
+        const TWEAKS: &[u8] = b"\"\\{}[],: \t\r0-.eEu+nlx\x01\x7f\xc3\xa9\xff";
+        let text =
+            std::fs::read_to_string(crate::bench::events::OTRF_DEFAULT).expect("OTRF corpus");
+        let mut rng = crate::bench::rng::Rng::new(291);
+        let (mut cases, mut declined) = (0, 0);
+        for line in text
+            .lines()
+            .chain([CREATE_ESCAPED_ANONYMOUS, CONNECT_INFO_TYPE])
+        {
+            assert!(!fast_agrees_with_serde(line.as_bytes()), "declined: {line}");
+            for _ in 0..8 {
+                let mut bytes = line.as_bytes().to_vec();
+                for _ in 0..=rng.below(2) {
+                    let at = rng.below(bytes.len() as u64) as usize;
+                    match rng.below(3) {
+                        0 => bytes[at] = *rng.pick(TWEAKS),
+                        1 => bytes.insert(at, *rng.pick(TWEAKS)),
+                        _ => drop(bytes.remove(at)),
+                    }
+                }
+                cases += 1;
+                declined += usize::from(fast_agrees_with_serde(&bytes));
+            }
+        }
+        // Most single tweaks leave valid JSON the fast path must take.
+        assert!(declined < cases / 2, "{declined} of {cases} declined");
     }
 
     #[test]
