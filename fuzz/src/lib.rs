@@ -16,6 +16,7 @@ pub mod events;
 pub mod seeds;
 pub mod sensors;
 pub mod structured;
+pub mod sysmon_json;
 
 use sensor_core::error::LoadError;
 use sensor_core::schema::{SensorDecl, SENSOR_7_11, SENSOR_FIXED};

@@ -174,6 +174,26 @@ fn flawed_finds_291_raw_corpus_and_artifacts() {
     replay_flawed("flawed_finds_291_raw", flawed_run);
 }
 
+/// The `sysmon_json` target checks a JSON reader, not content: its corpus must pass and some of
+/// it must reach the fast path.
+#[test]
+fn sysmon_json_corpus_and_artifacts() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let corpus = files(&root.join("corpus/sysmon_json"));
+    let artifacts = files(&root.join("artifacts/sysmon_json"));
+    assert!(!corpus.is_empty(), "the sysmon_json corpus is empty");
+    let mut taken = 0;
+    for path in corpus.iter().chain(&artifacts) {
+        let data = std::fs::read(path).expect("readable corpus file");
+        taken += usize::from(sensor_fuzz::sysmon_json::sysmon_json(&data));
+    }
+    assert!(
+        taken * 2 > corpus.len(),
+        "{taken} of {} taken",
+        corpus.len()
+    );
+}
+
 #[test]
 fn every_target_has_a_replay_test() {
     let this = include_str!("replay.rs");
