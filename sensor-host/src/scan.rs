@@ -73,53 +73,93 @@ pub fn scan(
 /// why it holds none.
 pub type Input = (usize, Result<PipeEvent, String>);
 
+/// Where a scan's inputs come from, one at a time, into an event the scan keeps.
+pub trait Inputs {
+    /// Reads the next input into `event`: its number, and whether it holds an event (if not,
+    /// why; `event` then holds nothing in particular).
+    fn next_into(&mut self, event: &mut PipeEvent) -> Option<(usize, Result<(), String>)>;
+}
+
+/// Inputs that arrive as owned events, such as event log records.
+#[derive(Debug)]
+pub struct OwnedInputs<I>(I);
+
+impl<I: Iterator<Item = Input>> Inputs for OwnedInputs<I> {
+    fn next_into(&mut self, event: &mut PipeEvent) -> Option<(usize, Result<(), String>)> {
+        let (number, parsed) = self.0.next()?;
+        Some((number, parsed.map(|e| *event = e)))
+    }
+}
+
 /// The inputs of JSON lines, numbered by line; blank lines are inputs that hold no event.
-pub fn jsonl_inputs(input: impl BufRead) -> impl Iterator<Item = Input> {
-    let mut next = 1;
-    JsonlReader::new(input).flat_map(move |(line, parsed)| {
-        let blanks = (next..line).map(|b| (b, Err("blank line: not an event".to_owned())));
-        next = line + 1;
-        blanks.chain(std::iter::once((line, parsed.map_err(|e| e.to_string()))))
-    })
+/// Each line is parsed into the scan's event, so that a scan does not build one a line.
+#[derive(Debug)]
+pub struct JsonlInputs<R> {
+    reader: JsonlReader<R>,
+    next: usize,
+    pending: Option<(usize, Result<(), String>)>,
+}
+
+/// The inputs of JSON lines read from `input`.
+pub fn jsonl_inputs<R: BufRead>(input: R) -> JsonlInputs<R> {
+    JsonlInputs {
+        reader: JsonlReader::new(input),
+        next: 1,
+        pending: None,
+    }
+}
+
+impl<R: BufRead> Inputs for JsonlInputs<R> {
+    fn next_into(&mut self, event: &mut PipeEvent) -> Option<(usize, Result<(), String>)> {
+        if self.pending.is_none() {
+            let (line, parsed) = self.reader.read_into(event)?;
+            self.pending = Some((line, parsed.map_err(|e| e.to_string())));
+        }
+        let line = self.pending.as_ref()?.0;
+        if self.next < line {
+            self.next += 1;
+            return Some((self.next - 1, Err("blank line: not an event".to_owned())));
+        }
+        self.next = line + 1;
+        self.pending.take()
+    }
 }
 
 /// The inputs of an event log, numbered by `EventRecordID`; records that cannot be read are
 /// inputs that hold no event (numbered 0 when the damage hides their number).
 pub fn evtx_inputs<R: std::io::Read + std::io::Seek>(
     events: crate::evtx::EvtxEvents<R>,
-) -> impl Iterator<Item = Input> {
-    events.map(|read| match read {
+) -> OwnedInputs<impl Iterator<Item = Input>> {
+    OwnedInputs(events.map(|read| match read {
         Ok(e) => (e.record as usize, Ok(e.event)),
         Err(crate::evtx::EvtxError::Event { record, error }) => {
             (record as usize, Err(error.to_string()))
         }
         Err(e) => (0, Err(e.to_string())),
-    })
+    }))
 }
 
 /// Scans numbered inputs, writing per-input results to `out`; `progress` sees the summary after
 /// each input.
 pub fn scan_events(
     rules: &RuleSet<'_>,
-    inputs: impl Iterator<Item = Input>,
+    mut inputs: impl Inputs,
     format: Format,
     mut out: impl Write,
     mut progress: impl FnMut(&ScanSummary),
 ) -> io::Result<ScanSummary> {
     let mut summary = ScanSummary::default();
+    let mut event = PipeEvent::default();
     let mut encoded = EncodedEvent::new();
     let mut matches = MatchBuffer::<MAX_MATCHES_PER_EVENT>::default();
     let supplied = rules.supplied();
-    for (number, parsed) in inputs {
+    while let Some((number, parsed)) = inputs.next_into(&mut event) {
         summary.lines += 1;
-        let event = match parsed {
-            Ok(event) => event,
-            Err(e) => {
-                summary.errors += 1;
-                report_error(&mut out, format, number, e)?;
-                continue;
-            }
-        };
+        if let Err(e) = parsed {
+            summary.errors += 1;
+            report_error(&mut out, format, number, e)?;
+            continue;
+        }
         summary.events += 1;
         encoded.encode(&event);
         matches.clear();

