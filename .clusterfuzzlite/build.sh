@@ -12,7 +12,7 @@ cd "$SRC/sensor"
 # image's nightly.
 export RUSTUP_TOOLCHAIN="${RUSTUP_TOOLCHAIN:-nightly}"
 
-targets="interpreter channel_file structured differential"
+targets="interpreter channel_file structured differential sysmon_json"
 crash_by_design="flawed_finds_291 flawed_finds_291_raw"
 
 # Every target in fuzz/fuzz_targets/ is either built here or crashes by design; a new or
@@ -44,4 +44,5 @@ done
 for t in interpreter channel_file differential; do
     cp fuzz/dict/channel.dict "$OUT/$t.dict"
 done
+cp fuzz/dict/json.dict "$OUT/sysmon_json.dict"
 echo "built: $targets"
