@@ -8,9 +8,14 @@
 //!
 //! Sysmon records only four of the IPC template's fields (`PipeName`, `Image`, `ProcessId`,
 //! `User`) besides the event kind; the others stay `None`. Numbers may be JSON numbers or decimal
-//! strings. Keys this module does not read are skipped without being stored, and the keys it
-//! reads are kept as borrowed raw JSON until asked for, so a reader that wants only the event
-//! (`scan`) allocates nothing for the record's metadata.
+//! strings.
+//!
+//! A flat record is read by [`crate::json_object`] in one pass that checks all of it and
+//! stores nothing but the raw text of the keys this module reads; anything that reader declines
+//! (an envelope, a key with escapes, a repeated or `null` key of interest, text that is not
+//! JSON) is read again by serde_json, whose errors are the ones reported. [`JsonlReader`] parses
+//! a line where it lies in the read buffer and can fill one reused [`PipeEvent`], so that `scan`
+//! allocates nothing per record.
 
 use std::borrow::Cow;
 use std::io::{self, BufRead};
