@@ -376,12 +376,15 @@ impl<'a> Dictionary<'a> {
         meter: &mut Meter,
         mut found: impl FnMut(usize) -> ControlFlow<()>,
     ) -> ControlFlow<()> {
+        // One unit of work for each unit's transition, charged at once; fail steps and reports
+        // are charged as they happen.
+        meter.charge(input.len());
+        let dense = self.bytes.get(self.dense_at..).unwrap_or_default();
         let mut state = 0;
         for (at, &unit) in input.iter().enumerate() {
-            meter.charge(1);
             let target = match self.class(fold(unit)) {
                 0 => 0,
-                class if state < self.counts.dense => self.at_u32(self.row(state, class)),
+                class if state < self.counts.dense => self.dense_entry(dense, state, class),
                 class => self.next(state, class, meter),
             };
             state = usize::try_from(target & !REPORTS).unwrap_or(0);
@@ -397,8 +400,13 @@ impl<'a> Dictionary<'a> {
     fn class(&self, unit: u16) -> usize {
         let unit = usize::from(unit);
         if unit < DIRECT_UNITS {
-            let at = HEADER.saturating_add(unit.saturating_mul(2));
-            return u16_at(self.bytes, at).map_or(0, usize::from);
+            // HEADER and twice a unit under DIRECT_UNITS are small: nothing wraps.
+            let at = HEADER.wrapping_add(unit.wrapping_mul(2));
+            return self
+                .bytes
+                .get(at..at.wrapping_add(2))
+                .and_then(|word| word.try_into().ok())
+                .map_or(0, |word| usize::from(u16::from_le_bytes(word)));
         }
         let (mut low, mut high) = (0, self.counts.wide);
         while low < high {
@@ -529,6 +537,21 @@ impl<'a> Dictionary<'a> {
             .saturating_mul(self.counts.classes)
             .saturating_add(class);
         self.dense_at.saturating_add(entry.saturating_mul(4))
+    }
+
+    /// The target word of dense `state` on `class`, from `dense`, the bytes from the dense rows
+    /// on. Most units take this step, so its index is computed with wrapping arithmetic, not
+    /// saturating: [`Self::load`] holds `state` under the dense rows and `class` under the
+    /// classes, whose rows lie within the bytes, so nothing wraps.
+    fn dense_entry(&self, dense: &[u8], state: usize, class: usize) -> u32 {
+        let at = state
+            .wrapping_mul(self.counts.classes)
+            .wrapping_add(class)
+            .wrapping_mul(4);
+        dense
+            .get(at..at.wrapping_add(4))
+            .and_then(|word| word.try_into().ok())
+            .map_or(0, u32::from_le_bytes)
     }
 
     fn record(&self, state: usize) -> usize {
