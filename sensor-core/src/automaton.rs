@@ -4,8 +4,8 @@
 //! Each automaton scans one input field and holds many patterns; one pass over the field
 //! reports what matched in it, as it is found, to the caller. An automaton takes one of two
 //! [`Form`]s. A regex-automata dense DFA holds globs and regexes: input code units are
-//! transcoded to UTF-8 one character at a time as they are fed to it, unpaired surrogates
-//! becoming U+FFFD, so the scan is linear and needs no buffer. A [`Dictionary`] holds the
+//! transcoded to UTF-8 one character at a time as they are fed to it (an ASCII unit is its own
+//! byte), unpaired surrogates becoming U+FFFD, so the scan is linear and needs no buffer. A [`Dictionary`] holds the
 //! operands of the literal operators (equals, contains, ...) as an Aho-Corasick automaton over
 //! code units upper-cased by [`crate::fold::fold`], since those operators ignore case the way
 //! Windows compares names; it stays about the size of its patterns where a DFA of the same
@@ -67,6 +67,18 @@ enum Engine<'a> {
 struct Dfa<'a> {
     dfa: DFA<&'a [u32]>,
     start: StateID,
+}
+
+/// Where a DFA scan stands.
+struct Cursor {
+    /// The state the bytes fed so far led to.
+    state: StateID,
+    /// The last special state found to need nothing (an accelerated state, most often, which
+    /// the DFA loops in over most bytes): entering it again needs no look at what it is.
+    quiet: Option<StateID>,
+    /// Bytes fed, and the end of input once fed: one unit of work each, charged once the scan
+    /// is over, which keeps the meter out of the loop and charges the same total.
+    steps: usize,
 }
 
 /// How a scan ended.
@@ -235,27 +247,76 @@ impl<'a> Dfa<'a> {
     }
 
     /// Feeds one byte; breaks with how the scan ended once it is over.
+    #[inline(always)]
     fn step(
         &self,
-        state: StateID,
+        cursor: &mut Cursor,
         byte: u8,
         meter: &mut Meter,
         found: &mut impl FnMut(usize) -> ControlFlow<()>,
-    ) -> ControlFlow<ScanEnd, StateID> {
-        meter.charge(1);
-        let next = self.dfa.next_state(state, byte);
-        if self.dfa.is_special_state(next) {
-            if self.dfa.is_match_state(next) {
-                if self.record(next, meter, found).is_break() {
-                    return ControlFlow::Break(ScanEnd::Stopped);
+    ) -> ControlFlow<ScanEnd> {
+        cursor.steps = cursor.steps.wrapping_add(1);
+        cursor.state = self.dfa.next_state(cursor.state, byte);
+        if self.dfa.is_special_state(cursor.state) && cursor.quiet != Some(cursor.state) {
+            return self.special(cursor, meter, found);
+        }
+        ControlFlow::Continue(())
+    }
+
+    /// What the special state the cursor is in means for the scan: a match state reports, a
+    /// dead or quit state ends it; any other (an accelerated or start state) needs nothing and
+    /// becomes the cursor's quiet state.
+    fn special(
+        &self,
+        cursor: &mut Cursor,
+        meter: &mut Meter,
+        found: &mut impl FnMut(usize) -> ControlFlow<()>,
+    ) -> ControlFlow<ScanEnd> {
+        let state = cursor.state;
+        if self.dfa.is_match_state(state) {
+            if self.record(state, meter, found).is_break() {
+                return ControlFlow::Break(ScanEnd::Stopped);
+            }
+        } else if self.dfa.is_dead_state(state) {
+            return ControlFlow::Break(ScanEnd::Complete);
+        } else if self.dfa.is_quit_state(state) {
+            return ControlFlow::Break(ScanEnd::Quit);
+        } else {
+            cursor.quiet = Some(state);
+        }
+        ControlFlow::Continue(())
+    }
+
+    /// Feeds `input`, then the end of input; breaks with how the scan ended if it ended early.
+    ///
+    /// A code unit below 0x80 is its own UTF-8 byte and is fed as it is; only other units go
+    /// through [`decode`] and `encode_utf8`, one character at a time.
+    fn walk(
+        &self,
+        input: &[u16],
+        cursor: &mut Cursor,
+        meter: &mut Meter,
+        found: &mut impl FnMut(usize) -> ControlFlow<()>,
+    ) -> ControlFlow<ScanEnd> {
+        let mut units = input.iter();
+        let mut utf8 = [0u8; 4];
+        while let Some(&unit) = units.next() {
+            match u8::try_from(unit) {
+                Ok(byte) if byte.is_ascii() => self.step(cursor, byte, meter, found)?,
+                _ => {
+                    let bytes = decode(unit, &mut units).encode_utf8(&mut utf8);
+                    for &byte in bytes.as_bytes() {
+                        self.step(cursor, byte, meter, found)?;
+                    }
                 }
-            } else if self.dfa.is_dead_state(next) {
-                return ControlFlow::Break(ScanEnd::Complete);
-            } else if self.dfa.is_quit_state(next) {
-                return ControlFlow::Break(ScanEnd::Quit);
             }
         }
-        ControlFlow::Continue(next)
+        cursor.steps = cursor.steps.wrapping_add(1);
+        let last = self.dfa.next_eoi_state(cursor.state);
+        if self.dfa.is_match_state(last) && self.record(last, meter, found).is_break() {
+            return ControlFlow::Break(ScanEnd::Stopped);
+        }
+        ControlFlow::Continue(())
     }
 
     /// Scans `input`, calling `found` with the id of every pattern each match state holds (a
@@ -267,23 +328,71 @@ impl<'a> Dfa<'a> {
         meter: &mut Meter,
         mut found: impl FnMut(usize) -> ControlFlow<()>,
     ) -> ScanEnd {
-        let chars = char::decode_utf16(input.iter().copied())
-            .map(|c| c.unwrap_or(char::REPLACEMENT_CHARACTER));
-        let mut state = self.start;
-        let mut utf8 = [0u8; 4];
-        for c in chars {
-            for &byte in c.encode_utf8(&mut utf8).as_bytes() {
-                state = match self.step(state, byte, meter, &mut found) {
-                    ControlFlow::Continue(next) => next,
-                    ControlFlow::Break(end) => return end,
-                };
+        let mut cursor = Cursor {
+            state: self.start,
+            quiet: None,
+            steps: 0,
+        };
+        let end = self.walk(input, &mut cursor, meter, &mut found);
+        meter.charge(cursor.steps);
+        match end {
+            ControlFlow::Continue(()) => ScanEnd::Complete,
+            ControlFlow::Break(end) => end,
+        }
+    }
+}
+
+/// The character that starts with `unit`, taking its low surrogate from `rest` when `unit` is
+/// a high surrogate followed by one; an unpaired surrogate is U+FFFD, as `char::decode_utf16`
+/// has it.
+fn decode(unit: u16, rest: &mut core::slice::Iter<'_, u16>) -> char {
+    let next = rest.as_slice().first().copied();
+    match char::decode_utf16(core::iter::once(unit).chain(next)).next() {
+        Some(Ok(c)) => {
+            if c.len_utf16() == 2 {
+                rest.next();
             }
+            c
         }
-        meter.charge(1);
-        let last = self.dfa.next_eoi_state(state);
-        if self.dfa.is_match_state(last) && self.record(last, meter, &mut found).is_break() {
-            return ScanEnd::Stopped;
+        _ => char::REPLACEMENT_CHARACTER,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Decodes `input` the way a scan does: ASCII units as they are, others through `decode`.
+    fn chars(input: &[u16]) -> std::vec::Vec<char> {
+        let mut units = input.iter();
+        let mut out = std::vec::Vec::new();
+        while let Some(&unit) = units.next() {
+            out.push(match u8::try_from(unit) {
+                Ok(byte) if byte.is_ascii() => char::from(byte),
+                _ => decode(unit, &mut units),
+            });
         }
-        ScanEnd::Complete
+        out
+    }
+
+    #[test]
+    fn decodes_as_decode_utf16_with_replacement() {
+        let cases: [&[u16]; 9] = [
+            &[0x61, 0x7F, 0x80, 0xE9, 0xFFFF],
+            &[0xD83D, 0xDE00, 0x61],
+            &[0xD800],
+            &[0xD800, 0x78],
+            &[0xD800, 0xD800, 0xDC00],
+            &[0xDC00, 0xD800],
+            &[0x61, 0xDC00, 0xDBFF, 0xDFFF],
+            &[0xD800, 0xE9],
+            &[],
+        ];
+        for input in cases {
+            let want: std::vec::Vec<char> = char::decode_utf16(input.iter().copied())
+                .map(|c| c.unwrap_or(char::REPLACEMENT_CHARACTER))
+                .collect();
+            assert_eq!(chars(input), want, "{input:x?}");
+        }
     }
 }

@@ -600,6 +600,83 @@ fn scan<const CHECKED: bool>(
     }
 }
 
+/// `sensor_core::automaton`'s cursor: the state, the last special state that needed nothing,
+/// and the bytes fed, charged once at the end.
+struct Cursor {
+    state: StateID,
+    quiet: Option<StateID>,
+    steps: usize,
+}
+
+#[inline(always)]
+fn step<const CHECKED: bool>(
+    dfa: &DFA<&[u32]>,
+    cursor: &mut Cursor,
+    byte: u8,
+    meter: &mut Meter<CHECKED>,
+    found: &mut impl FnMut(usize) -> ControlFlow<()>,
+) -> ControlFlow<ScanEnd> {
+    if CHECKED {
+        cursor.steps += 1;
+    }
+    cursor.state = dfa.next_state(cursor.state, byte);
+    if dfa.is_special_state(cursor.state) && cursor.quiet != Some(cursor.state) {
+        return special(dfa, cursor, meter, found);
+    }
+    ControlFlow::Continue(())
+}
+
+fn special<const CHECKED: bool>(
+    dfa: &DFA<&[u32]>,
+    cursor: &mut Cursor,
+    meter: &mut Meter<CHECKED>,
+    found: &mut impl FnMut(usize) -> ControlFlow<()>,
+) -> ControlFlow<ScanEnd> {
+    let state = cursor.state;
+    if dfa.is_match_state(state) {
+        if record(dfa, state, meter, found).is_break() {
+            return ControlFlow::Break(ScanEnd::Stopped);
+        }
+    } else if dfa.is_dead_state(state) {
+        return ControlFlow::Break(ScanEnd::Complete);
+    } else if dfa.is_quit_state(state) {
+        return ControlFlow::Break(ScanEnd::Quit);
+    } else {
+        cursor.quiet = Some(state);
+    }
+    ControlFlow::Continue(())
+}
+
+fn walk<const CHECKED: bool>(
+    dfa: &DFA<&[u32]>,
+    input: &[u16],
+    cursor: &mut Cursor,
+    meter: &mut Meter<CHECKED>,
+    found: &mut impl FnMut(usize) -> ControlFlow<()>,
+) -> ControlFlow<ScanEnd> {
+    let mut units = input.iter();
+    let mut utf8 = [0u8; 4];
+    while let Some(&unit) = units.next() {
+        match u8::try_from(unit) {
+            Ok(byte) if byte.is_ascii() => step(dfa, cursor, byte, meter, found)?,
+            _ => {
+                let bytes = decode(unit, &mut units).encode_utf8(&mut utf8);
+                for &byte in bytes.as_bytes() {
+                    step(dfa, cursor, byte, meter, found)?;
+                }
+            }
+        }
+    }
+    if CHECKED {
+        cursor.steps += 1;
+    }
+    let last = dfa.next_eoi_state(cursor.state);
+    if dfa.is_match_state(last) && record(dfa, last, meter, found).is_break() {
+        return ControlFlow::Break(ScanEnd::Stopped);
+    }
+    ControlFlow::Continue(())
+}
+
 fn scan_dfa<const CHECKED: bool>(
     dfa: &DFA<&[u32]>,
     start: StateID,
@@ -607,34 +684,32 @@ fn scan_dfa<const CHECKED: bool>(
     meter: &mut Meter<CHECKED>,
     mut found: impl FnMut(usize) -> ControlFlow<()>,
 ) -> ScanEnd {
-    let chars =
-        char::decode_utf16(input.iter().copied()).map(|c| c.unwrap_or(char::REPLACEMENT_CHARACTER));
-    let mut state = start;
-    let mut utf8 = [0u8; 4];
-    for c in chars {
-        for &byte in c.encode_utf8(&mut utf8).as_bytes() {
-            meter.charge(1);
-            let next = dfa.next_state(state, byte);
-            if dfa.is_special_state(next) {
-                if dfa.is_match_state(next) {
-                    if record(dfa, next, meter, &mut found).is_break() {
-                        return ScanEnd::Stopped;
-                    }
-                } else if dfa.is_dead_state(next) {
-                    return ScanEnd::Complete;
-                } else if dfa.is_quit_state(next) {
-                    return ScanEnd::Quit;
-                }
+    let mut cursor = Cursor {
+        state: start,
+        quiet: None,
+        steps: 0,
+    };
+    let end = walk(dfa, input, &mut cursor, meter, &mut found);
+    meter.charge(cursor.steps);
+    match end {
+        ControlFlow::Continue(()) => ScanEnd::Complete,
+        ControlFlow::Break(end) => end,
+    }
+}
+
+/// The core's `automaton::decode`: the character that starts with `unit`, U+FFFD for an
+/// unpaired surrogate.
+fn decode(unit: u16, rest: &mut std::slice::Iter<'_, u16>) -> char {
+    let next = rest.as_slice().first().copied();
+    match char::decode_utf16(std::iter::once(unit).chain(next)).next() {
+        Some(Ok(c)) => {
+            if c.len_utf16() == 2 {
+                rest.next();
             }
-            state = next;
+            c
         }
+        _ => char::REPLACEMENT_CHARACTER,
     }
-    meter.charge(1);
-    let last = dfa.next_eoi_state(state);
-    if dfa.is_match_state(last) && record(dfa, last, meter, &mut found).is_break() {
-        return ScanEnd::Stopped;
-    }
-    ScanEnd::Complete
 }
 
 // `sensor_core::fold`'s comparisons, with the meter made optional.
