@@ -5,11 +5,12 @@
 //! reports what matched in it, as it is found, to the caller. An automaton takes one of two
 //! [`Form`]s. A regex-automata dense DFA holds globs and regexes: input code units are
 //! transcoded to UTF-8 one character at a time as they are fed to it (an ASCII unit is its own
-//! byte), unpaired surrogates becoming U+FFFD, so the scan is linear and needs no buffer. A [`Dictionary`] holds the
-//! operands of the literal operators (equals, contains, ...) as an Aho-Corasick automaton over
-//! code units upper-cased by [`crate::fold::fold`], since those operators ignore case the way
-//! Windows compares names; it stays about the size of its patterns where a DFA of the same
-//! patterns would not. This module never builds automata: that is the host compiler's job.
+//! byte), unpaired surrogates becoming U+FFFD, so the scan is linear and needs no buffer. A
+//! [`Dictionary`] holds the operands of the literal operators (equals, contains, ...) as an
+//! Aho-Corasick automaton over code units upper-cased by [`crate::fold::fold`], since those
+//! operators ignore case the way Windows compares names; it stays about the size of its
+//! patterns where a DFA of the same patterns would not. This module never builds automata: that
+//! is the host compiler's job.
 
 use core::ops::ControlFlow;
 
