@@ -81,7 +81,7 @@ impl<W: Write> Progress<W> {
     /// when progress is shown at all, and then on every [`CLOCK_EVERY`]th call.
     pub fn update(&mut self, done: u64, events: u64, matched: u64) {
         self.calls = self.calls.wrapping_add(1);
-        if self.enabled && self.calls % CLOCK_EVERY == 0 {
+        if self.enabled && self.calls.is_multiple_of(CLOCK_EVERY) {
             self.update_at(Instant::now(), done, events, matched);
         }
     }
