@@ -58,11 +58,13 @@ pub fn decode_string(raw: &str, out: &mut String) -> Option<()> {
 
 fn decode_body(body: &str, out: &mut String) -> Option<()> {
     let mut rest = body;
-    while let Some(at) = rest.find(['\\', '"']) {
-        let plain = rest.get(..at)?;
-        plain.bytes().all(|b| b >= 0x20).then_some(())?;
-        out.push_str(plain);
-        let escape = rest.get(at..)?.strip_prefix('\\')?;
+    loop {
+        let at = special(rest);
+        out.push_str(rest.get(..at)?);
+        let Some(escape) = rest.get(at..)?.strip_prefix('\\') else {
+            // The body's end, or a quote or control character, which a string cannot hold.
+            return (at == rest.len()).then_some(());
+        };
         let (c, tail) = match escape.as_bytes().first()? {
             b'"' => ('"', escape.get(1..)?),
             b'\\' => ('\\', escape.get(1..)?),
@@ -78,9 +80,19 @@ fn decode_body(body: &str, out: &mut String) -> Option<()> {
         out.push(c);
         rest = tail;
     }
-    rest.bytes().all(|b| b >= 0x20).then_some(())?;
-    out.push_str(rest);
-    Some(())
+}
+
+/// Where the first quote, backslash or control character of `text` lies, or its length.
+fn special(text: &str) -> usize {
+    let bytes = text.as_bytes();
+    let mut at = 0;
+    loop {
+        at = plain_run(bytes, at);
+        match bytes.get(at) {
+            Some(&byte) if !byte.is_ascii() => at += 1,
+            _ => return at,
+        }
+    }
 }
 
 /// The character of a `\u` escape whose four hex digits start `text`, with a second escape for
