@@ -228,17 +228,18 @@ impl<'a> Fields<'a> {
 /// Other `EventType` values carry no kind and are ignored (nxlog overwrites the field with the
 /// log level, `INFO`). A pipe event without `PipeName` is still an event, with `pipe_name: None`.
 pub fn parse_line(line: &str) -> Result<(PipeEvent, SysmonMeta), SysmonError> {
-    let fields = deserialize(line.as_bytes())?.flatten();
-    let meta = meta(&fields)?;
-    let mut event = PipeEvent::default();
-    fill(&fields, &mut event)?;
-    Ok((event, meta))
+    with_fields(line.as_bytes(), |fields| {
+        let meta = meta(fields)?;
+        let mut event = PipeEvent::default();
+        fill(fields, &mut event)?;
+        Ok((event, meta))
+    })
 }
 
 /// [`parse_line`] without the metadata, into `event`, whose string buffers are reused; after
 /// an error `event` holds no event in particular.
 fn parse_event_into(bytes: &[u8], event: &mut PipeEvent) -> Result<(), SysmonError> {
-    fill(&deserialize(bytes)?.flatten(), event)
+    with_fields(bytes, |fields| fill(fields, event))
 }
 
 /// Replaces `ev` with the event `fields` describe, keeping the capacity of its strings.
@@ -280,17 +281,25 @@ fn meta(fields: &Fields<'_>) -> Result<SysmonMeta, SysmonError> {
     })
 }
 
-/// Reads the keys of interest from a JSON object: a flat record of valid UTF-8 through
-/// [`json_object::members`], anything else (or anything that declines) through serde_json.
-fn deserialize(bytes: &[u8]) -> Result<Fields<'_>, SysmonError> {
-    fast_fields(bytes).map_or_else(|| serde_fields(bytes), Ok)
+/// Reads the keys of interest from a JSON object and hands them to `then`: a flat record of
+/// valid UTF-8 through [`json_object::members`], into fields that stay where they are, and
+/// anything that declines through serde_json.
+fn with_fields<T>(
+    bytes: &[u8],
+    then: impl FnOnce(&Fields<'_>) -> Result<T, SysmonError>,
+) -> Result<T, SysmonError> {
+    let mut fields = Fields::default();
+    match fast_fields(bytes, &mut fields) {
+        Some(()) => then(&fields),
+        None => then(&serde_fields(bytes)?.flatten()),
+    }
 }
 
-fn fast_fields(bytes: &[u8]) -> Option<Fields<'_>> {
+/// Fills `fields` through [`json_object::members`]; `None` if it declines (`fields` then holds
+/// whatever it took before declining).
+fn fast_fields<'a>(bytes: &'a [u8], fields: &mut Fields<'a>) -> Option<()> {
     let text = std::str::from_utf8(bytes).ok()?;
-    let mut fields = Fields::default();
-    json_object::members(text, |key, value| fields.take(key, value))?;
-    Some(fields)
+    json_object::members(text, |key, value| fields.take(key, value))
 }
 
 fn serde_fields(bytes: &[u8]) -> Result<Fields<'_>, SysmonError> {
@@ -788,7 +797,8 @@ mod tests {
     /// Checks that the fast path agrees with serde_json wherever it does not decline, on `line`
     /// and on every string value it hands out; says whether it declined.
     fn fast_agrees_with_serde(line: &[u8]) -> bool {
-        let fast = fast_fields(line);
+        let mut fields = Fields::default();
+        let fast = fast_fields(line, &mut fields).map(|()| fields);
         let Ok(serde) = serde_fields(line) else {
             assert!(
                 fast.is_none(),
