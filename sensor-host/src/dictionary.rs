@@ -139,7 +139,7 @@ pub struct Built {
 
 /// Most bytes of dense rows per dictionary: rows go to the shallowest states, where a scan
 /// spends most of its steps, until this is spent.
-pub const DENSE_BYTES: usize = 1 << 20;
+pub const DENSE_BYTES: usize = 4 << 20;
 
 /// The dense rows of the first `dense` states in breadth-first order, as target words (see
 /// `target`): for each class, the child on it, or else the fail state's entry (already
