@@ -38,7 +38,7 @@ use crate::dictionary::{self, Literal};
 use crate::ir::{Content, Expr, Operand, Origin, Predicate, Rule};
 
 /// Largest serialized DFA the compiler emits for one automaton.
-pub const MAX_DFA_BYTES: usize = 4 << 20;
+pub const MAX_DFA_BYTES: usize = 8 << 20;
 /// Most operands an `and`/`or` instruction takes at once; wider lists are chained, which keeps
 /// the evaluation stack shallow.
 const MAX_ARITY: usize = 32;
