@@ -25,6 +25,7 @@ use regex_automata::dfa::Automaton as _;
 use regex_automata::util::primitives::StateID;
 use regex_automata::util::start;
 use regex_automata::Anchored;
+use sensor_core::automaton::decode;
 use sensor_core::channel::{ChannelFile, AUTOMATON_DICTIONARY};
 use sensor_core::dictionary::Dictionary;
 use sensor_core::error::Section;
@@ -694,21 +695,6 @@ fn scan_dfa<const CHECKED: bool>(
     match end {
         ControlFlow::Continue(()) => ScanEnd::Complete,
         ControlFlow::Break(end) => end,
-    }
-}
-
-/// The core's `automaton::decode`: the character that starts with `unit`, U+FFFD for an
-/// unpaired surrogate.
-fn decode(unit: u16, rest: &mut std::slice::Iter<'_, u16>) -> char {
-    let next = rest.as_slice().first().copied();
-    match char::decode_utf16(std::iter::once(unit).chain(next)).next() {
-        Some(Ok(c)) => {
-            if c.len_utf16() == 2 {
-                rest.next();
-            }
-            c
-        }
-        _ => char::REPLACEMENT_CHARACTER,
     }
 }
 
