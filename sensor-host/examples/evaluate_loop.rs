@@ -1,0 +1,45 @@
+//! Evaluates the 2,000 synthetic events of `sensor-host bench` against a generated rule set, over
+//! and over for a while, and prints ns per event: a loop to point `perf record` at, with nothing
+//! but `RuleSet::evaluate` in it once the set is compiled.
+//!
+//! `cargo run --release -p sensor-host --example evaluate_loop -- 10000 15` (rules, seconds).
+//! docs/performance.md, "Where the time goes", was measured with it.
+
+use std::hint::black_box;
+use std::time::{Duration, Instant};
+
+use sensor_core::{MatchBuffer, RuleSet};
+use sensor_host::bench::events::EventSet;
+use sensor_host::bench::{generate, SENSOR};
+
+const EVENTS: usize = 2_000;
+const SEED: u64 = 291;
+
+fn main() -> Result<(), String> {
+    let mut args = std::env::args().skip(1);
+    let mut number = |default: u64| -> Result<u64, String> {
+        args.next()
+            .map_or(Ok(default), |a| a.parse().map_err(|e| format!("{a}: {e}")))
+    };
+    let rules = usize::try_from(number(1_000)?).map_err(|e| e.to_string())?;
+    let run_for = Duration::from_secs(number(15)?);
+    let set = generate::build(rules, SEED)?;
+    let loaded = RuleSet::load(set.bytes.as_bytes(), &SENSOR)
+        .map_err(|e| format!("{}: refused: {e:?}", set.name))?;
+    let events = EventSet::synthetic(EVENTS, SEED);
+    let inputs = events.inputs();
+    let mut matches = MatchBuffer::<64>::default();
+    let started = Instant::now();
+    let mut rounds = 0u32;
+    while started.elapsed() < run_for {
+        for values in &inputs {
+            matches.clear();
+            black_box(loaded.evaluate(black_box(values), &mut matches));
+        }
+        rounds += 1;
+    }
+    let evaluations = f64::from(rounds) * inputs.len() as f64;
+    let ns = started.elapsed().as_nanos() as f64 / evaluations;
+    println!("{}: {ns:.0} ns per event over {rounds} rounds", set.name);
+    Ok(())
+}
