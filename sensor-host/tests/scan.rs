@@ -18,6 +18,13 @@ fn scan_jsonl(input: &str) -> (String, ScanSummary) {
     scan_buffered(input, 8192)
 }
 
+/// The JSON objects `scan` wrote, one a line.
+fn verdicts(out: &str) -> Vec<serde_json::Value> {
+    out.lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
 /// [`scan_jsonl`], reading through a buffer of `capacity` bytes.
 fn scan_buffered(input: &str, capacity: usize) -> (String, ScanSummary) {
     let content = compile_builtin("default.toml", DEFAULT_RULES);
@@ -54,10 +61,7 @@ fn jsonl_output_has_one_line_per_input_line_in_order() {
 fn a_malformed_line_gets_an_error_object_and_the_scan_goes_on() {
     let input = "{\"EventID\": 17, \"PipeName\": \"\\\\postex_1\"}\nnot json\n\n{\"EventID\": 4688}\n{\"EventID\": \"18\", \"PipeName\": \"\\\\lsass\", \"Image\": \"C:\\\\Windows\\\\System32\\\\lsass.exe\"}\n";
     let (out, summary) = scan_jsonl(input);
-    let lines: Vec<serde_json::Value> = out
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
+    let lines = verdicts(&out);
     assert_eq!(lines.len(), 5);
     assert_eq!(lines[0]["matches"][0]["id"], "PIPE-0001");
     assert_eq!(lines[0]["matches"][0]["action"], "block");
@@ -75,10 +79,7 @@ fn each_line_is_read_afresh() {
     // must not keep the previous line's value.
     let input = "{\"EventID\": 17, \"PipeName\": \"\\\\postex_1\"}\n{\"EventID\": 17}\n";
     let (out, summary) = scan_jsonl(input);
-    let lines: Vec<serde_json::Value> = out
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
+    let lines = verdicts(&out);
     assert_eq!(lines[0]["matches"][0]["id"], "PIPE-0001");
     assert_eq!(lines[1]["matches"], serde_json::json!([]));
     assert_eq!((summary.events, summary.events_matched), (2, 1));
