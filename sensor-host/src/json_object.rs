@@ -281,8 +281,7 @@ impl<'a> Cursor<'a> {
         match self.peek()? {
             b'"' | b'\\' | b'/' | b'b' | b'f' | b'n' | b'r' | b't' => self.at += 1,
             b'u' => {
-                let hex = self.text.as_bytes().get(self.at + 1..self.at + 5)?;
-                hex.iter().all(u8::is_ascii_hexdigit).then_some(())?;
+                hex4(self.text.get(self.at + 1..)?)?;
                 self.at += 5;
             }
             _ => return None,
