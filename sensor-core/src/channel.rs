@@ -1,4 +1,4 @@
-//! The channel-file format, version 2: a zero-copy view over untrusted bytes.
+//! The channel-file format, version 3: a zero-copy view over untrusted bytes.
 //!
 //! [`ChannelFile::parse`] checks the header, the checksum and the section directory once; after
 //! that every record accessor is bounds-checked by construction and returns `None` only for an
@@ -13,7 +13,7 @@ use crate::limits;
 /// The first four bytes of every channel file.
 pub const MAGIC: [u8; 4] = *b"SNCF";
 /// The format version this module reads.
-pub const FORMAT_VERSION: u16 = 2;
+pub const FORMAT_VERSION: u16 = 3;
 /// Length of the fixed header.
 pub const HEADER_LEN: usize = 64;
 /// Length of the section directory that follows the header: one (offset, length) pair of

@@ -9,6 +9,13 @@
 //! list only their trie transitions and fall back along *fail* links on a miss, so the tables
 //! stay about the size of the patterns.
 //!
+//! The scan's one serial dependency is the state: each code unit's read needs the one before.
+//! So that step is an addition and a read, nothing more. A target word names a state by its
+//! *position*, the byte offset of its dense row, to which the scan adds four times the class.
+//! Units below 256 take their class from a table already indexed by the unfolded unit. A
+//! position past the dense rows is a listed state: reading past the rows is the one check that
+//! sends the scan to the slower path.
+//!
 //! What it reports are *keys*: each distinct folded text with a [`Placement`] (where a match
 //! must sit) is one key, however many predicates' operands name it, so one pass answers
 //! equals, begins-with, ends-with, contains and image tests of any number of operands at once,
@@ -46,10 +53,64 @@ pub const STATE_RECORD: usize = 20;
 pub const TRANSITION: usize = 8;
 /// Most classes, so that a class fits the direct table's `u16`.
 pub const MAX_CLASSES: usize = 1 << 16;
-/// Bit of a dense-row entry or transition target saying that the target state has outputs,
-/// its own or through its output link: the scan looks for matches only in such states. The
-/// other bits are the state.
+/// Bit of a target word (a dense-row entry or a transition's target) saying that the target
+/// state has outputs, its own or through its output link: the scan looks for matches only in
+/// such states. The other bits are the state's position: `4 * state * classes`, the byte offset
+/// of its row within the dense rows, for a state with one; for the others, `4 * (dense *
+/// classes + state - dense)`, as if each took one word after the rows.
 pub const REPORTS: u32 = 1 << 31;
+/// Largest position a target word can carry.
+const MAX_POSITION: usize = 0x7FFF_FFFF;
+/// Bytes of one target word.
+const WORD: usize = 4;
+
+/// The class of `byte` in the direct table. Twice a byte is at most 510: the read is always
+/// within the table, and the optimizer drops its check.
+fn direct_class(direct: &[u8; DIRECT_TABLE], byte: u8) -> usize {
+    let at = usize::from(byte).wrapping_mul(2);
+    direct
+        .get(at..at.wrapping_add(2))
+        .and_then(|word| word.try_into().ok())
+        .map_or(0, |word| usize::from(u16::from_le_bytes(word)))
+}
+
+/// Follows the dense rows from `position` over `input` from `index` on, for as long as each
+/// step is the plain one: a unit below [`DIRECT_UNITS`], to a state that does not report and
+/// has a row. Returns the index and position where it stopped, for the full step to take.
+///
+/// Most units take this loop: it holds no call and touches only its arguments, so they stay
+/// in registers, and the position's one read per unit is the whole of the serial chain.
+fn skim(
+    direct: &[u8; DIRECT_TABLE],
+    rows: &[u8],
+    input: &[u16],
+    mut index: usize,
+    mut position: usize,
+) -> (usize, usize) {
+    while let Some(byte) = input.get(index).and_then(|&unit| u8::try_from(unit).ok()) {
+        position = match direct_class(direct, byte) {
+            0 => 0,
+            class => match entry(rows, position.wrapping_add(class.wrapping_mul(WORD))) {
+                Some(word) if word & REPORTS == 0 => position_in(word),
+                _ => break,
+            },
+        };
+        index = index.wrapping_add(1);
+    }
+    (index, position)
+}
+
+/// The dense-row entry at byte `at`, if the rows hold it.
+fn entry(rows: &[u8], at: usize) -> Option<u32> {
+    rows.get(at..at.wrapping_add(WORD))
+        .and_then(|word| word.try_into().ok())
+        .map(u32::from_le_bytes)
+}
+
+/// The position in target word `word`.
+fn position_in(word: u32) -> usize {
+    usize::try_from(word & !REPORTS).unwrap_or(MAX_POSITION)
+}
 
 /// Where a pattern's match must sit in the input for it to count.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -104,6 +165,8 @@ struct Counts {
 pub struct Dictionary<'a> {
     bytes: &'a [u8],
     counts: Counts,
+    /// Bytes of the dense rows: the first listed state's position.
+    rows_len: usize,
     deepest: usize,
     wide_at: usize,
     patterns_at: usize,
@@ -164,11 +227,18 @@ impl<'a> Dictionary<'a> {
         let patterns_at = after(wide_at, counts.wide, 4, 8)?;
         let keys_at = after(patterns_at, counts.patterns, 4, 16)?;
         let dense_at = after(keys_at, counts.keys, 4, 20)?;
-        let rows = counts
+        let entries = counts
             .dense
             .checked_mul(counts.classes)
+            .filter(|&entries| {
+                let listed = counts.states.saturating_sub(counts.dense);
+                entries
+                    .checked_add(listed)
+                    .and_then(|words| words.checked_mul(WORD))
+                    .is_some_and(|end| end <= MAX_POSITION)
+            })
             .ok_or(Malformed(28))?;
-        let states_at = after(dense_at, rows, 4, 28)?;
+        let states_at = after(dense_at, entries, WORD, 28)?;
         let transitions_at = after(states_at, counts.states, STATE_RECORD, 0)?;
         let outputs_at = after(transitions_at, counts.transitions, TRANSITION, 12)?;
         let end = after(outputs_at, counts.outputs, 4, 24)?;
@@ -178,6 +248,7 @@ impl<'a> Dictionary<'a> {
         let mut dictionary = Self {
             bytes,
             counts,
+            rows_len: entries.saturating_mul(WORD),
             deepest: 0,
             wide_at,
             patterns_at,
@@ -324,12 +395,31 @@ impl<'a> Dictionary<'a> {
         Ok(())
     }
 
-    /// The state a dense-row entry or transition target at byte `at` names, [`REPORTS`] aside.
+    /// The state the target word at byte `at` names.
     fn target(&self, at: usize) -> Result<usize, Malformed> {
         u32_at(self.bytes, at)
-            .and_then(|w| usize::try_from(w & !REPORTS).ok())
-            .filter(|&state| state < self.counts.states)
+            .and_then(|w| self.state_at(position_in(w)))
             .ok_or(Malformed(at))
+    }
+
+    /// The state at `position`, if a state has it: the start of a row within the dense rows,
+    /// or one of the listed states' words after them.
+    fn state_at(&self, position: usize) -> Option<usize> {
+        let (unit, start) = match position.checked_sub(self.rows_len) {
+            Some(past) => (WORD, past),
+            None => (self.counts.classes.saturating_mul(WORD), position),
+        };
+        if start.checked_rem(unit) != Some(0) {
+            return None;
+        }
+        let index = start.checked_div(unit)?;
+        if position < self.rows_len {
+            return Some(index);
+        }
+        self.counts
+            .dense
+            .checked_add(index)
+            .filter(|&state| state < self.counts.states)
     }
 
     /// Every output names a key.
@@ -379,46 +469,68 @@ impl<'a> Dictionary<'a> {
         // One unit of work for each unit's transition, charged at once; fail steps and reports
         // are charged as they happen.
         meter.charge(input.len());
-        let dense = self.bytes.get(self.dense_at..).unwrap_or_default();
-        let mut state = 0;
-        for (at, &unit) in input.iter().enumerate() {
-            let target = match self.class(fold(unit)) {
-                0 => 0,
-                class if state < self.counts.dense => self.dense_entry(dense, state, class),
-                class => self.next(state, class, meter),
+        let (direct, rows) = (self.direct(), self.rows());
+        let (mut index, mut position) = (0, 0);
+        loop {
+            (index, position) = skim(direct, rows, input, index, position);
+            let Some(&unit) = input.get(index) else {
+                return ControlFlow::Continue(());
             };
-            state = usize::try_from(target & !REPORTS).unwrap_or(0);
+            index = index.saturating_add(1);
+            let target = match self.class(unit) {
+                0 => 0,
+                class => match entry(rows, position.wrapping_add(class.wrapping_mul(WORD))) {
+                    Some(word) => word,
+                    None => self.listed(position, class, meter),
+                },
+            };
+            position = position_in(target);
             if target & REPORTS != 0 {
-                let end = at.saturating_add(1);
-                self.report(state, input, end, meter, &mut found)?;
+                let state = self.state_at(position).unwrap_or(0);
+                self.report(state, input, index, meter, &mut found)?;
             }
         }
-        ControlFlow::Continue(())
     }
 
-    /// The class of a folded code unit.
+    /// The direct class table: the class of each code unit below [`DIRECT_UNITS`], folded.
+    fn direct(&self) -> &'a [u8; DIRECT_TABLE] {
+        const NONE: &[u8; DIRECT_TABLE] = &[0; DIRECT_TABLE];
+        self.bytes
+            .get(HEADER..HEADER.saturating_add(DIRECT_TABLE))
+            .and_then(|table| table.try_into().ok())
+            .unwrap_or(NONE)
+    }
+
+    /// The dense rows: four bytes, one target word, per entry.
+    fn rows(&self) -> &'a [u8] {
+        let end = self.rows_len.saturating_add(self.dense_at);
+        self.bytes.get(self.dense_at..end).unwrap_or_default()
+    }
+
+    /// The class of a code unit: that of its fold. A folded unit below [`DIRECT_UNITS`] is
+    /// its own fold, so the direct table, indexed by unfolded units, serves it too.
     fn class(&self, unit: u16) -> usize {
-        let unit = usize::from(unit);
-        if unit < DIRECT_UNITS {
-            // HEADER and twice a unit under DIRECT_UNITS are small: nothing wraps.
-            let at = HEADER.wrapping_add(unit.wrapping_mul(2));
-            return self
-                .bytes
-                .get(at..at.wrapping_add(2))
-                .and_then(|word| word.try_into().ok())
-                .map_or(0, |word| usize::from(u16::from_le_bytes(word)));
+        let unit = u8::try_from(unit).map_or_else(|_| fold(unit), u16::from);
+        if let Ok(byte) = u8::try_from(unit) {
+            return direct_class(self.direct(), byte);
         }
         let (mut low, mut high) = (0, self.counts.wide);
         while low < high {
             let mid = low.midpoint(high);
             let packed = self.at(self.wide_at.saturating_add(mid.saturating_mul(4)));
-            match (packed & 0xFFFF).cmp(&unit) {
+            match (packed & 0xFFFF).cmp(&usize::from(unit)) {
                 core::cmp::Ordering::Less => low = mid.saturating_add(1),
                 core::cmp::Ordering::Greater => high = mid,
                 core::cmp::Ordering::Equal => return packed >> 16,
             }
         }
         0
+    }
+
+    /// The target word after reading `class` in the listed state at `position`.
+    fn listed(&self, position: usize, class: usize, meter: &mut Meter) -> u32 {
+        self.state_at(position)
+            .map_or(0, |state| self.next(state, class, meter))
     }
 
     /// The state after reading `class` in `state`: a dense row's entry, or a listed transition,
@@ -537,21 +649,6 @@ impl<'a> Dictionary<'a> {
             .saturating_mul(self.counts.classes)
             .saturating_add(class);
         self.dense_at.saturating_add(entry.saturating_mul(4))
-    }
-
-    /// The target word of dense `state` on `class`, from `dense`, the bytes from the dense rows
-    /// on. Most units take this step, so its index is computed with wrapping arithmetic, not
-    /// saturating: [`Self::load`] holds `state` under the dense rows and `class` under the
-    /// classes, whose rows lie within the bytes, so nothing wraps.
-    fn dense_entry(&self, dense: &[u8], state: usize, class: usize) -> u32 {
-        let at = state
-            .wrapping_mul(self.counts.classes)
-            .wrapping_add(class)
-            .wrapping_mul(4);
-        dense
-            .get(at..at.wrapping_add(4))
-            .and_then(|word| word.try_into().ok())
-            .map_or(0, u32::from_le_bytes)
     }
 
     fn record(&self, state: usize) -> usize {

@@ -163,6 +163,17 @@ pub fn image(input: &[u16], name: &[u16], operand: Operand<'_>, meter: &mut Mete
 mod tests {
     use super::*;
 
+    /// Dictionaries take a unit's class from a table of folded units, and a unit at or above
+    /// 256 whose fold lands below it from the same table: that is only right if folding a
+    /// folded unit changes nothing.
+    #[test]
+    fn folding_twice_is_folding_once() {
+        for unit in 0..=u16::MAX {
+            let once = fold(unit);
+            assert_eq!(fold(once), once, "{unit:#06x}");
+        }
+    }
+
     fn units(s: &str) -> [u16; 64] {
         let mut out = [0u16; 64];
         for (slot, u) in out.iter_mut().zip(s.encode_utf16()) {

@@ -1,4 +1,4 @@
-//! The content compiler: [`ir::Content`] laid out as a channel file (format 2).
+//! The content compiler: [`ir::Content`] laid out as a channel file (format 3).
 //!
 //! It folds string operands the way the core folds inputs, deduplicates the string pool, turns
 //! conditions into postfix programs, and compiles the patterns that read the same field into

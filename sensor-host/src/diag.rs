@@ -6,7 +6,7 @@
 
 use std::fmt::Write as _;
 
-use sensor_core::channel::ChannelFile;
+use sensor_core::channel::{ChannelFile, FORMAT_VERSION, HEADER_LEN};
 use sensor_core::error::{LoadError, ProgramFault};
 use sensor_core::schema::{self, TemplateType};
 
@@ -48,8 +48,8 @@ pub fn describe(error: &LoadError, bytes: &[u8]) -> String {
         LoadError::TooLarge { len, max } => write!(s, "file is {len} bytes; at most {max} are accepted"),
         LoadError::Truncated { len, needed } => write!(s, "file is {len} bytes, shorter than the {needed}-byte header and directory"),
         LoadError::BadMagic { found } => write!(s, "not a channel file: magic is {found:02x?}, expected \"SNCF\""),
-        LoadError::UnsupportedFormat { version } => write!(s, "channel-file format {version} is not supported (this build reads format 2)"),
-        LoadError::BadHeaderLength { len } => write!(s, "header length is {len}, format 2 defines 64"),
+        LoadError::UnsupportedFormat { version } => write!(s, "channel-file format {version} is not supported (this build reads format {FORMAT_VERSION})"),
+        LoadError::BadHeaderLength { len } => write!(s, "header length is {len}, format {FORMAT_VERSION} defines {HEADER_LEN}"),
         LoadError::ReservedNotZero { offset } => write!(s, "reserved field at byte offset {offset} is not zero"),
         LoadError::BodyLength { declared, actual } => write!(s, "header declares a {declared}-byte body but {actual} bytes follow it"),
         LoadError::Checksum { declared, computed } => write!(s, "body checksum is {computed:#010x}, header declares {declared:#010x}: the file is corrupt"),

@@ -11,6 +11,7 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 
 use sensor_core::dictionary::{Placement, DIRECT_UNITS, MAX_CLASSES, REPORTS};
+use sensor_core::fold::fold;
 
 /// One pattern: folded code units (at least one) and where a match must sit.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -224,7 +225,7 @@ pub fn build_with(literals: &[Literal], dense_bytes: usize) -> Result<Built, Dic
         out.word(count as u32);
     }
     for unit in 0..DIRECT_UNITS as u16 {
-        let class = classes.get(&unit).copied().unwrap_or(0) as u16;
+        let class = classes.get(&fold(unit)).copied().unwrap_or(0) as u16;
         out.0.extend_from_slice(&class.to_le_bytes());
     }
     for (&unit, &class) in classes.range(DIRECT_UNITS as u16..) {
@@ -236,8 +237,9 @@ pub fn build_with(literals: &[Literal], dense_bytes: usize) -> Result<Built, Dic
     for literal in &distinct {
         out.word(literal.units.len() as u32 | (literal.placement as u32) << 24);
     }
+    let word = |target: u32| position(target, dense, class_count);
     for &target in &rows {
-        out.word(target);
+        out.word(word(target));
     }
     let (mut transitions_end, mut outputs_end) = (0u32, 0u32);
     for (new, &state) in order.iter().enumerate() {
@@ -259,7 +261,7 @@ pub fn build_with(literals: &[Literal], dense_bytes: usize) -> Result<Built, Dic
     for &state in &order[dense..] {
         for (&class, &child) in &trie.children[state as usize] {
             out.word(class);
-            out.word(target[child as usize]);
+            out.word(word(target[child as usize]));
         }
     }
     for &state in &order {
@@ -271,6 +273,21 @@ pub fn build_with(literals: &[Literal], dense_bytes: usize) -> Result<Built, Dic
         bytes: out.0,
         keys: pattern_keys,
     })
+}
+
+/// `target` (a state number, [`REPORTS`] aside) as the format's target word: the state's
+/// position, the byte offset of its dense row or, past the rows, of its word among the listed
+/// states.
+fn position(target: u32, dense: usize, classes: usize) -> u32 {
+    let state = (target & !REPORTS) as usize;
+    let position = 4 * match state.checked_sub(dense) {
+        None => state * classes,
+        Some(listed) => dense * classes + listed,
+    };
+    // At most 65,536 patterns of 4,096 units make at most 2^28 states, and the dense budget
+    // at most 2^20 entries: positions stay far below REPORTS.
+    debug_assert!(position < REPORTS as usize);
+    position as u32 | target & REPORTS
 }
 
 #[derive(Default)]
@@ -514,6 +531,8 @@ mod tests {
         let deep_depth = word(&good, record(deepest));
         assert!(deep_depth >= 3);
         let first_transition = l.transitions;
+        // Only the root has a dense row: state s > 0 sits at position 4 * (classes + s - 1).
+        let listed_at = |state: usize| (4 * (l.classes + state - 1)) as u32;
         let put = |at: usize, value: u32| {
             let mut bytes = good.clone();
             bytes[at..at + 4].copy_from_slice(&value.to_le_bytes());
@@ -531,6 +550,7 @@ mod tests {
                 put(28, l.states as u32 + 1),
                 28,
             ),
+            ("positions past 31 bits", put(0, 1 << 31), 28),
             (
                 "a byte short",
                 good[..good.len() - 4].to_vec(),
@@ -556,12 +576,22 @@ mod tests {
             ),
             (
                 "root row to a deep state",
-                put(l.dense_rows + 4, deepest as u32),
+                put(l.dense_rows + 4, listed_at(deepest)),
+                l.dense_rows + 4,
+            ),
+            (
+                "root row into its own row",
+                put(l.dense_rows + 4, 4),
+                l.dense_rows + 4,
+            ),
+            (
+                "root row between two listed states",
+                put(l.dense_rows + 4, listed_at(1) + 2),
                 l.dense_rows + 4,
             ),
             (
                 "root row past the states",
-                put(l.dense_rows, 1 << 20),
+                put(l.dense_rows, listed_at(l.states)),
                 l.dense_rows,
             ),
             ("root with a depth", put(record(0), 1), record(0)),
@@ -594,6 +624,11 @@ mod tests {
             (
                 "transition to the root",
                 put(first_transition + 4, 0),
+                first_transition + 4,
+            ),
+            (
+                "transition past the states",
+                put(first_transition + 4, listed_at(l.states)),
                 first_transition + 4,
             ),
             ("output past the keys", put(l.outputs, 7), l.outputs),
