@@ -857,6 +857,57 @@ mod tests {
         assert!(declined < cases / 2, "{declined} of {cases} declined");
     }
 
+    /// The keys are written twice, in `Fields`' serde attributes and in `Fields::take`. A record
+    /// carrying every key, each with its own value, must come out as expected both ways; the
+    /// expected value is a struct literal, so a field added without a key here does not compile.
+    #[test]
+    fn fast_path_reads_every_key_serde_reads() {
+        const KEYS: [&str; 14] = [
+            "EventID",
+            "EventType",
+            "PipeName",
+            "Image",
+            "ProcessId",
+            "User",
+            "UtcTime",
+            "@timestamp",
+            "Hostname",
+            "Computer",
+            "EventRecordID",
+            "RecordNumber",
+            "ProcessGuid",
+            "_dataset",
+        ];
+        let values: Vec<String> = (0..KEYS.len()).map(|i| format!("\"value {i}\"")).collect();
+        let members: Vec<String> = (KEYS.iter().zip(&values))
+            .map(|(key, value)| format!("\"{key}\":{value}"))
+            .collect();
+        let record = format!("{{\"Other\":1,{}}}", members.join(","));
+        let raw = |i: usize| Some(Raw(values[i].as_str()));
+        let expected = Fields {
+            event_id: raw(0),
+            event_type: raw(1),
+            pipe_name: raw(2),
+            image: raw(3),
+            process_id: raw(4),
+            user: raw(5),
+            utc_time: raw(6),
+            timestamp: raw(7),
+            hostname: raw(8),
+            computer: raw(9),
+            event_record_id: raw(10),
+            record_number: raw(11),
+            process_guid: raw(12),
+            dataset: raw(13),
+            envelope: None,
+        };
+        let by_serde: Fields<'_> = serde_json::from_str(&record).unwrap();
+        assert_eq!(by_serde, expected);
+        let mut fast = Fields::default();
+        assert_eq!(fast_fields(record.as_bytes(), &mut fast), Some(()));
+        assert_eq!(fast, expected);
+    }
+
     #[test]
     fn sigma_regression_event_parses() {
         const PATH: &str = concat!(
