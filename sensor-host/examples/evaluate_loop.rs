@@ -1,8 +1,9 @@
-//! Evaluates the 2,000 synthetic events of `sensor-host bench` against a generated rule set, over
-//! and over for a while, and prints ns per event: a loop to point `perf record` at, with nothing
-//! but `RuleSet::evaluate` in it once the set is compiled.
+//! Evaluates the synthetic events of `sensor-host bench` against a generated rule set, over and
+//! over for a while, and prints ns per event: a loop to point `perf record` at, with nothing but
+//! `RuleSet::evaluate` in it once the set is compiled.
 //!
-//! `cargo run --release -p sensor-host --example evaluate_loop -- 10000 15` (rules, seconds).
+//! `cargo run --release -p sensor-host --example evaluate_loop -- 10000 15` (rules, seconds,
+//! and optionally the number of events, 2,000 as in the bench by default).
 //! docs/performance.md, "Where the time goes", was measured with it.
 
 use std::hint::black_box;
@@ -12,7 +13,7 @@ use sensor_core::{MatchBuffer, RuleSet};
 use sensor_host::bench::events::EventSet;
 use sensor_host::bench::{generate, SENSOR};
 
-const EVENTS: usize = 2_000;
+const EVENTS: u64 = 2_000;
 const SEED: u64 = 291;
 
 fn main() -> Result<(), String> {
@@ -23,10 +24,11 @@ fn main() -> Result<(), String> {
     };
     let rules = usize::try_from(number(1_000)?).map_err(|e| e.to_string())?;
     let run_for = Duration::from_secs(number(15)?);
+    let count = usize::try_from(number(EVENTS)?).map_err(|e| e.to_string())?;
     let set = generate::build(rules, SEED)?;
     let loaded = RuleSet::load(set.bytes.as_bytes(), &SENSOR)
         .map_err(|e| format!("{}: refused: {e:?}", set.name))?;
-    let events = EventSet::synthetic(EVENTS, SEED);
+    let events = EventSet::synthetic(count, SEED);
     let inputs = events.inputs();
     let mut matches = MatchBuffer::<64>::default();
     let started = Instant::now();
