@@ -90,7 +90,7 @@ fn skim(
     while let Some(byte) = input.get(index).and_then(|&unit| u8::try_from(unit).ok()) {
         position = match direct_class(direct, byte) {
             0 => 0,
-            class => match entry(rows, position.wrapping_add(class.wrapping_mul(WORD))) {
+            class => match entry(rows, position, class) {
                 Some(word) if word & REPORTS == 0 => position_in(word),
                 _ => break,
             },
@@ -100,8 +100,11 @@ fn skim(
     (index, position)
 }
 
-/// The dense-row entry at byte `at`, if the rows hold it.
-fn entry(rows: &[u8], at: usize) -> Option<u32> {
+/// The entry for `class` in the dense row at `position`, if the rows hold it. The loader holds
+/// a dense state's position and a class within the rows, so only a listed state's position,
+/// which lies past them, reads nothing.
+fn entry(rows: &[u8], position: usize, class: usize) -> Option<u32> {
+    let at = position.wrapping_add(class.wrapping_mul(WORD));
     rows.get(at..at.wrapping_add(WORD))
         .and_then(|word| word.try_into().ok())
         .map(u32::from_le_bytes)
@@ -479,7 +482,7 @@ impl<'a> Dictionary<'a> {
             index = index.saturating_add(1);
             let target = match self.class(unit) {
                 0 => 0,
-                class => match entry(rows, position.wrapping_add(class.wrapping_mul(WORD))) {
+                class => match entry(rows, position, class) {
                     Some(word) => word,
                     None => self.listed(position, class, meter),
                 },
