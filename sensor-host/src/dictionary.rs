@@ -201,7 +201,9 @@ pub fn build_with(literals: &[Literal], dense_bytes: usize) -> Result<Built, Dic
         })
         .collect();
     let class_count = classes.len() + 1;
-    let dense = (dense_bytes / (4 * class_count)).clamp(1, order.len());
+    // Dense rows of at most 2^30 bytes, and at most 2^28 states (65,536 patterns of 4,096
+    // units), keep every position below 2^31, where the format needs it.
+    let dense = (dense_bytes.min(1 << 30) / (4 * class_count)).clamp(1, order.len());
     let rows = dense_rows(&trie, &order, &fail, &target, dense, class_count);
     let transitions: usize = order[dense..]
         .iter()
@@ -284,9 +286,6 @@ fn position(target: u32, dense: usize, classes: usize) -> u32 {
         None => state * classes,
         Some(listed) => dense * classes + listed,
     };
-    // At most 65,536 patterns of 4,096 units make at most 2^28 states, and the dense budget
-    // at most 2^20 entries: positions stay far below REPORTS.
-    debug_assert!(position < REPORTS as usize);
     position as u32 | target & REPORTS
 }
 
