@@ -10,8 +10,9 @@
 //! stay about the size of the patterns.
 //!
 //! The scan's one serial dependency is the state: each code unit's read needs the one before.
-//! So that step is an addition and a read, nothing more. A target word names a state by its
-//! *position*, the byte offset of its dense row, to which the scan adds four times the class.
+//! So that step is one read, nothing more. A target word names a state by its *position*, the
+//! byte offset of its dense row; the read is at that offset in the class's column of the rows,
+//! whose start does not depend on the state.
 //! Units below 256 take their class from a table already indexed by the unfolded unit. A
 //! position past the dense rows is a listed state: reading past the rows is the one check that
 //! sends the scan to the slower path.
@@ -103,9 +104,14 @@ fn skim(
 /// The entry for `class` in the dense row at `position`, if the rows hold it. The loader holds
 /// a dense state's position and a class within the rows, so only a listed state's position,
 /// which lies past them, reads nothing.
+///
+/// The class's column is cut first, from the rows alone, so that the read's address is that
+/// column plus the position: the position, the scan's serial chain, goes straight into the
+/// read with no addition before it. Adding position and class first measured 9% slower.
 fn entry(rows: &[u8], position: usize, class: usize) -> Option<u32> {
-    let at = position.wrapping_add(class.wrapping_mul(WORD));
-    rows.get(at..at.wrapping_add(WORD))
+    let column = rows.get(class.wrapping_mul(WORD)..).unwrap_or_default();
+    column
+        .get(position..position.wrapping_add(WORD))
         .and_then(|word| word.try_into().ok())
         .map(u32::from_le_bytes)
 }
