@@ -6,8 +6,8 @@
 //! synthetic generator, the OTRF Sysmon corpus resampled, [`events`]), it:
 //!
 //! 1. compiles the set and loads it with the core; builds the peers ([`peers`]: a naive
-//!    rule-by-rule evaluator, `regex::RegexSet`, a `memchr` floor) and the check-cost twin
-//!    ([`checks`]);
+//!    rule-by-rule evaluator, `regex::RegexSet`, a `memchr` floor, a chain floor) and the
+//!    check-cost twin ([`checks`]);
 //! 2. refuses to measure anything unless the core, the naive evaluator and the RegexSet matcher
 //!    return the same matched rules on a sample of events, and the checked twin the same
 //!    verdicts, counters and work as the core;
@@ -47,7 +47,7 @@ use self::endtoend::ScanRow;
 use self::events::{EventSet, OTRF_DEFAULT};
 use self::generate::BuiltSet;
 use self::measure::{interleaved, per_call, runner, Budget};
-use self::peers::{check_agreement, Floor, Naive, RegexSetPeer};
+use self::peers::{check_agreement, ChainFloor, Floor, Naive, RegexSetPeer};
 
 /// Arguments of `sensor-host bench`.
 #[derive(Clone, Debug, clap::Args)]
@@ -168,6 +168,10 @@ pub struct Row {
     pub reference_events_per_sec: f64,
     /// The `memchr` floor.
     pub floor_events_per_sec: f64,
+    /// The chain floor ([`peers::ChainFloor`]): one read a code unit of the same fields, each
+    /// at an address the read before gave, in a table L1 holds: the least that a scan moving
+    /// a state one unit at a time pays.
+    pub chain_floor_events_per_sec: f64,
     /// Our speed over the naive evaluator's.
     pub speedup_vs_naive: f64,
     /// Our speed over the `RegexSet` matcher's.
@@ -224,6 +228,7 @@ pub struct Prepared<'a> {
     regexset: Option<RegexSetPeer>,
     reference: Reference<'a>,
     floor: Floor,
+    chain: ChainFloor,
     twin: Twin<'a>,
     notes: Vec<String>,
 }
@@ -261,6 +266,7 @@ impl<'a> Prepared<'a> {
             regexset,
             reference,
             floor: Floor::new(&set.content),
+            chain: ChainFloor::new(&set.content),
             twin,
             notes,
         })
@@ -274,7 +280,8 @@ impl<'a> Prepared<'a> {
         budget: Budget,
         agreement_sample: usize,
     ) -> Result<Row, String> {
-        let (set, rules, twin, floor) = (self.set, &self.rules, &self.twin, &self.floor);
+        let (set, rules, twin) = (self.set, &self.rules, &self.twin);
+        let (floor, chain) = (&self.floor, &self.chain);
         let bytes = set.bytes.as_bytes();
         let inputs = events.inputs();
         let sample = agreement_sample.min(inputs.len());
@@ -334,6 +341,9 @@ impl<'a> Prepared<'a> {
                 black_box(floor.pass(black_box(&inputs[i])));
             }),
             runner(n, budget, |i| {
+                black_box(chain.pass(black_box(&inputs[i])));
+            }),
+            runner(n, budget, |i| {
                 b_checked.clear();
                 black_box(twin.evaluate::<true>(black_box(&inputs[i]), b_checked));
             }),
@@ -372,8 +382,9 @@ impl<'a> Prepared<'a> {
         }
         let mut timings = best.into_iter();
         let mut next = || timings.next().ok_or("a timing is missing");
-        let (ours, naive_t, reference_t, floor_t, checked, unchecked) =
-            (next()?, next()?, next()?, next()?, next()?, next()?);
+        let (ours, naive_t, reference_t, floor_t, chain_t) =
+            (next()?, next()?, next()?, next()?, next()?);
+        let (checked, unchecked) = (next()?, next()?);
         let regexset_t = timings.next();
         let overhead = paired_overhead(&checked, &unchecked);
         let load = per_call(budget, || {
@@ -395,6 +406,7 @@ impl<'a> Prepared<'a> {
             regexset_events_per_sec: regexset_t.as_ref().map(|t| t.events_per_sec()),
             reference_events_per_sec: reference_t.events_per_sec(),
             floor_events_per_sec: floor_t.events_per_sec(),
+            chain_floor_events_per_sec: chain_t.events_per_sec(),
             speedup_vs_naive: naive_t.ns_per_event / ours.ns_per_event,
             speedup_vs_regexset: regexset_t.map(|t| t.ns_per_event / ours.ns_per_event),
             allocations_per_event,
@@ -570,7 +582,7 @@ pub fn table(report: &Report) -> String {
     let mut out = String::new();
     let _ = writeln!(
         out,
-        "{:<16} {:>6} {:<9} {:>9} {:>8} {:>8} {:>8} {:>8} {:>7} {:>7} {:>7} {:>6} {:>9} {:>8}",
+        "{:<16} {:>6} {:<9} {:>9} {:>8} {:>8} {:>8} {:>8} {:>8} {:>7} {:>7} {:>7} {:>6} {:>9} {:>8}",
         "rule set",
         "rules",
         "events",
@@ -579,6 +591,7 @@ pub fn table(report: &Report) -> String {
         "naive",
         "RegexSet",
         "floor",
+        "chain",
         "x naive",
         "x RSet",
         "allocs",
@@ -589,7 +602,7 @@ pub fn table(report: &Report) -> String {
     for r in &report.rows {
         let _ = writeln!(
             out,
-            "{:<16} {:>6} {:<9} {:>9.0} {:>8} {:>8} {:>8} {:>8} {:>7.2} {:>7} {:>7} {:>5.1}% {:>8}K {:>8.0}",
+            "{:<16} {:>6} {:<9} {:>9.0} {:>8} {:>8} {:>8} {:>8} {:>8} {:>7.2} {:>7} {:>7} {:>5.1}% {:>8}K {:>8.0}",
             r.rule_set,
             r.rules,
             r.event_source,
@@ -598,6 +611,7 @@ pub fn table(report: &Report) -> String {
             si(r.naive_events_per_sec),
             opt(r.regexset_events_per_sec, si),
             si(r.floor_events_per_sec),
+            si(r.chain_floor_events_per_sec),
             r.speedup_vs_naive,
             opt(r.speedup_vs_regexset, |x| format!("{x:.2}")),
             opt(r.allocations_per_event, |x| format!("{x}")),
@@ -662,9 +676,10 @@ pub fn goals(report: &Report) -> String {
         if let Some(r) = generated(1_000) {
             let _ = writeln!(
                 out,
-                "  10M events/s at 1,000 rules:        {:>10} ev/s     {}",
+                "  10M events/s at 1,000 rules:        {:>10} ev/s     {} (chain floor {} ev/s)",
                 si(r.events_per_sec),
-                verdict(r.events_per_sec >= 1e7)
+                verdict(r.events_per_sec >= 1e7),
+                si(r.chain_floor_events_per_sec)
             );
         }
         // The ratios are goals at 1,000 rules; a run without that set (--quick) shows the
@@ -757,7 +772,7 @@ pub fn plot(report: &Report) -> String {
     use plot::Series;
     let mut series = Vec::new();
     type Pick = fn(&Row) -> Option<f64>;
-    let engines: [(&str, &'static str, Pick); 4] = [
+    let engines: [(&str, &'static str, Pick); 5] = [
         ("ours", "#1f77b4", |r| Some(r.ns_per_event)),
         ("naive", "#d62728", |r| Some(1e9 / r.naive_events_per_sec)),
         ("RegexSet", "#ff7f0e", |r| {
@@ -765,6 +780,9 @@ pub fn plot(report: &Report) -> String {
         }),
         ("memchr floor", "#7f7f7f", |r| {
             Some(1e9 / r.floor_events_per_sec)
+        }),
+        ("chain floor", "#2ca02c", |r| {
+            Some(1e9 / r.chain_floor_events_per_sec)
         }),
     ];
     for (source, dashed) in [("synthetic", false), ("otrf", true)] {
@@ -878,6 +896,7 @@ mod tests {
         for r in &report.rows {
             assert!(r.ns_per_event > 0.0 && r.events_per_sec > 0.0, "{r:?}");
             assert!(r.naive_events_per_sec > 0.0 && r.floor_events_per_sec > 0.0);
+            assert!(r.chain_floor_events_per_sec > 0.0);
             assert!(r.regexset_events_per_sec.is_some(), "{:?}", r.notes);
             assert_eq!(r.agreement_events, 300);
             assert!(r.work_per_event > 0.0 && r.work_per_event <= r.worst_case_work as f64);
@@ -903,7 +922,7 @@ mod tests {
         assert_eq!(report.rows[0].rules, 20);
         assert_eq!(report.rows[2].rules, 30);
         let svg = plot(&report);
-        assert_eq!(svg.matches("<polyline").count(), 8);
+        assert_eq!(svg.matches("<polyline").count(), 10);
         let text = table(&report) + &goals(&report);
         assert!(text.contains("generated-30"));
         assert!(text.contains("0 allocations per event"));

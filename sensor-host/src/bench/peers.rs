@@ -13,6 +13,9 @@
 //!   with the same verdicts, not only the set pass.
 //! - [`Floor`]: one `memchr` pass over the UTF-16 bytes of the string fields the rules read:
 //!   what it costs to look at each input byte once, whatever the engine.
+//! - [`ChainFloor`]: one read per code unit of the same fields, each at an address the read
+//!   before it gave: what a scan that moves a state one unit at a time pays for the chain
+//!   alone, with every read in L1.
 //!
 //! Peers that need UTF-8 (the regex crate) transcode each UTF-16 input once per event into a
 //! reused buffer; that transcoding is part of their measured time, as the core's on-the-fly
@@ -519,6 +522,57 @@ impl Floor {
     }
 }
 
+/// Rows and columns of [`ChainFloor`]'s table: 64 by 64 words, 16 KiB, which L1 holds.
+const CHAIN_SIDE: usize = 64;
+
+/// The latency floor of an automaton: one table read per code unit of each string input the
+/// rules read, each at an address that the read before it gave, as a state's next row is.
+///
+/// Any engine that moves a state one code unit at a time pays this chain at least. The table
+/// is small enough to stay in L1 and is laid out as the dictionaries' dense rows are read (a
+/// column per class, the row as the index), so the chain is one read a unit and nothing else:
+/// what is left above it is what the engine does besides.
+#[derive(Clone, Debug)]
+pub struct ChainFloor {
+    fields: Vec<usize>,
+    /// Column `c`, row `r` at `c * CHAIN_SIDE + r`: the row to go to from row `r` on a unit
+    /// that is `c` modulo [`CHAIN_SIDE`].
+    table: Box<[u32]>,
+}
+
+impl ChainFloor {
+    /// A chain floor over the string fields `content` reads.
+    pub fn new(content: &Content) -> Self {
+        let side = CHAIN_SIDE as u32;
+        let table = (0..side * side)
+            .map(|at| (at % side * 5 + at / side * 3 + 1) % side)
+            .collect();
+        Self {
+            fields: string_fields(content),
+            table,
+        }
+    }
+
+    /// Walks each read field from row 0, one read a code unit, a new chain for each field as a
+    /// scan starts from its root; returns the units walked and the rows the walks ended in.
+    pub fn pass(&self, inputs: &[Value<'_>]) -> (usize, u32) {
+        let (mut units, mut ends) = (0, 0);
+        for &field in &self.fields {
+            if let Some(Value::Str(s)) = inputs.get(field) {
+                let mut row = 0;
+                for &unit in *s {
+                    let column = usize::from(unit) % CHAIN_SIDE * CHAIN_SIDE;
+                    let cells = self.table.get(column..).unwrap_or_default();
+                    row = cells.get(row).map_or(0, |&next| next as usize);
+                }
+                units += s.len();
+                ends ^= row as u32;
+            }
+        }
+        (units, ends)
+    }
+}
+
 /// The string fields `content`'s predicates read, in field order.
 pub fn string_fields(content: &Content) -> Vec<usize> {
     let mut fields: Vec<usize> = content
@@ -723,5 +777,18 @@ mod tests {
         let events = EventSet::synthetic(100, 2);
         let total: usize = events.inputs().iter().map(|v| floor.pass(v)).sum();
         assert_eq!(total, events.string_bytes(floor.fields()));
+    }
+
+    #[test]
+    fn chain_floor_reads_every_unit_of_the_read_fields() {
+        let content = default_content();
+        let chain = ChainFloor::new(&content);
+        let events = EventSet::synthetic(100, 2);
+        let total: usize = events.inputs().iter().map(|v| chain.pass(v).0).sum();
+        assert_eq!(
+            2 * total,
+            events.string_bytes(Floor::new(&content).fields())
+        );
+        assert!(chain.table.iter().all(|&row| (row as usize) < CHAIN_SIDE));
     }
 }
