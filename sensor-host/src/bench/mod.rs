@@ -169,8 +169,8 @@ pub struct Row {
     /// The `memchr` floor.
     pub floor_events_per_sec: f64,
     /// The chain floor ([`peers::ChainFloor`]): one read a code unit of the same fields, each
-    /// at an address the read before gave, in a table L1 holds: the least that a scan moving
-    /// a state one unit at a time pays.
+    /// at an address the read before gave, in a table L1 holds: the least that scans moving
+    /// a state one unit at a time, field after field, pay.
     pub chain_floor_events_per_sec: f64,
     /// The chain floor with two fields' chains in one loop, so their reads overlap
     /// ([`peers::ChainFloor::pass_paired`]).

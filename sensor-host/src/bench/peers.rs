@@ -14,8 +14,8 @@
 //! - [`Floor`]: one `memchr` pass over the UTF-16 bytes of the string fields the rules read:
 //!   what it costs to look at each input byte once, whatever the engine.
 //! - [`ChainFloor`]: one read per code unit of the same fields, each at an address the read
-//!   before it gave: what a scan that moves a state one unit at a time pays for the chain
-//!   alone, with every read in L1.
+//!   before it gave: what scans that move a state one unit at a time, field after field, pay
+//!   for the chain alone, with every read in L1; and the same with two fields paired.
 //!
 //! Peers that need UTF-8 (the regex crate) transcode each UTF-16 input once per event into a
 //! reused buffer; that transcoding is part of their measured time, as the core's on-the-fly
@@ -528,7 +528,8 @@ const CHAIN_SIDE: usize = 64;
 /// The latency floor of an automaton: one table read per code unit of each string input the
 /// rules read, each at an address that the read before it gave, as a state's next row is.
 ///
-/// Any engine that moves a state one code unit at a time pays this chain at least. The table
+/// An engine that moves a state one code unit at a time, one field after the other, pays this
+/// chain at least ([`Self::pass_paired`] overlaps two fields' chains). The table
 /// is small enough to stay in L1 and is laid out as the dictionaries' dense rows are read (a
 /// column per class, the row as the index), so the chain is one read a unit and nothing else:
 /// what is left above it is what the engine does besides.
