@@ -512,11 +512,9 @@ impl Floor {
     /// so every byte is read; returns the bytes scanned.
     pub fn pass(&self, inputs: &[Value<'_>]) -> usize {
         let mut scanned = 0;
-        for &field in &self.fields {
-            if let Some(Value::Str(s)) = inputs.get(field) {
-                let bytes: &[u8] = bytemuck::cast_slice(s);
-                scanned += memchr::memchr(0xFF, bytes).unwrap_or(bytes.len());
-            }
+        for s in strings_in(&self.fields, inputs) {
+            let bytes: &[u8] = bytemuck::cast_slice(s);
+            scanned += memchr::memchr(0xFF, bytes).unwrap_or(bytes.len());
         }
         scanned
     }
@@ -558,7 +556,7 @@ impl ChainFloor {
     /// scan starts from its root; returns the units walked and the rows the walks ended in.
     pub fn pass(&self, inputs: &[Value<'_>]) -> (usize, usize) {
         let (mut units, mut ends) = (0, 0);
-        for s in self.strings(inputs) {
+        for s in strings_in(&self.fields, inputs) {
             units += s.len();
             ends ^= self.walk(0, s);
         }
@@ -568,7 +566,7 @@ impl ChainFloor {
     /// [`Self::pass`] with the first two fields' chains in one loop, a unit of each per turn,
     /// so that their reads can overlap: what an engine interleaving two scans could reach.
     pub fn pass_paired(&self, inputs: &[Value<'_>]) -> (usize, usize) {
-        let mut strings = self.strings(inputs);
+        let mut strings = strings_in(&self.fields, inputs);
         let (Some(a), Some(b)) = (strings.next(), strings.next()) else {
             return self.pass(inputs);
         };
@@ -588,13 +586,6 @@ impl ChainFloor {
         (units, ends)
     }
 
-    fn strings<'v>(&'v self, inputs: &'v [Value<'_>]) -> impl Iterator<Item = &'v [u16]> {
-        self.fields.iter().filter_map(|&f| match inputs.get(f) {
-            Some(Value::Str(s)) => Some(*s),
-            _ => None,
-        })
-    }
-
     fn walk(&self, from: usize, units: &[u16]) -> usize {
         units.iter().fold(from, |row, &unit| self.step(row, unit))
     }
@@ -606,6 +597,14 @@ impl ChainFloor {
         let cells = self.table.get(column..).unwrap_or_default();
         cells.get(row).map_or(0, |&next| next as usize)
     }
+}
+
+/// The strings that `inputs` holds in `fields`, in field order; other values are passed over.
+fn strings_in<'v>(fields: &'v [usize], inputs: &'v [Value<'_>]) -> impl Iterator<Item = &'v [u16]> {
+    fields.iter().filter_map(|&f| match inputs.get(f) {
+        Some(Value::Str(s)) => Some(*s),
+        _ => None,
+    })
 }
 
 /// The string fields `content`'s predicates read, in field order.
