@@ -160,40 +160,76 @@ impl Stack {
     }
 }
 
+/// A stack of three-valued results (true, false, unknown), kept as two stacks of bits: "may be
+/// true" and "must be true". An unknown value may be true and need not be.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Partial {
+    may: Stack,
+    must: Stack,
+}
+
+impl Partial {
+    /// Runs one instruction; `pred` yields the value of a predicate, `None` when it is not known.
+    /// Returns `false` when the instruction does not fit the stack, which a checked program never
+    /// does.
+    pub fn step(
+        &mut self,
+        instruction: Instruction,
+        pred: impl FnOnce(u32) -> Option<bool>,
+    ) -> bool {
+        match instruction {
+            Instruction::Pred(n) => {
+                let value = pred(n);
+                self.may.push(value != Some(false));
+                self.must.push(value == Some(true));
+                true
+            }
+            Instruction::Not => {
+                let (Some(may), Some(must)) = (self.may.pop_n(1), self.must.pop_n(1)) else {
+                    return false;
+                };
+                self.may.push(must == 0);
+                self.must.push(may == 0);
+                true
+            }
+            Instruction::Const(_) | Instruction::And(_) | Instruction::Or(_) => {
+                self.may.step(instruction, |_| true) && self.must.step(instruction, |_| false)
+            }
+        }
+    }
+
+    /// The program's result: `Some` when the single value left is known, `None` when it is
+    /// unknown or the stack is not balanced.
+    pub fn result(&self) -> Option<bool> {
+        if self.may.depth != 1 || self.must.depth != 1 {
+            None
+        } else if self.must.result() {
+            Some(true)
+        } else if self.may.result() {
+            None
+        } else {
+            Some(false)
+        }
+    }
+}
+
 /// Whether a program may evaluate to true when every predicate `known_false` names is false and
-/// every other predicate is unknown: three-valued logic, kept as two stacks of bits, one for
-/// "may be true" and one for "must be true". A program that does not decode or balance may
-/// hold, so that a caller relying on `false` never relies on a malformed program.
+/// every other predicate is unknown ([`Partial`]). A program that does not decode or balance
+/// may hold, so that a caller relying on `false` never relies on a malformed program.
 pub fn may_hold(
     words: impl Iterator<Item = u32>,
     mut known_false: impl FnMut(u32) -> bool,
 ) -> bool {
-    let mut may = Stack::default();
-    let mut must = Stack::default();
+    let mut stack = Partial::default();
     for word in words {
         let Ok(instruction) = Instruction::decode(word) else {
             return true;
         };
-        match instruction {
-            Instruction::Pred(n) => {
-                may.push(!known_false(n));
-                must.push(false);
-            }
-            Instruction::Not => {
-                let (Some(m), Some(s)) = (may.pop_n(1), must.pop_n(1)) else {
-                    return true;
-                };
-                may.push(s == 0);
-                must.push(m == 0);
-            }
-            Instruction::Const(_) | Instruction::And(_) | Instruction::Or(_) => {
-                if !(may.step(instruction, |_| true) && must.step(instruction, |_| false)) {
-                    return true;
-                }
-            }
+        if !stack.step(instruction, |n| known_false(n).then_some(false)) {
+            return true;
         }
     }
-    may.result() || may.depth != 1
+    stack.result() != Some(false)
 }
 
 #[cfg(test)]
@@ -279,6 +315,42 @@ mod tests {
         let mut one_false = [true; 64];
         one_false[63] = false;
         assert!(!run(&wide, &one_false));
+    }
+
+    fn partial(program: &[Instruction], preds: &[Option<bool>]) -> Option<bool> {
+        let mut stack = Partial::default();
+        for &i in program {
+            assert!(stack.step(i, |n| preds[n as usize]));
+        }
+        stack.result()
+    }
+
+    #[test]
+    fn partial_values_decide_what_they_can() {
+        use Instruction::*;
+        let a_and_not_b = [Pred(0), Pred(1), Not, And(2)];
+        assert_eq!(partial(&a_and_not_b, &[Some(false), None]), Some(false));
+        assert_eq!(partial(&a_and_not_b, &[Some(true), None]), None);
+        assert_eq!(partial(&a_and_not_b, &[None, Some(true)]), Some(false));
+        assert_eq!(
+            partial(&a_and_not_b, &[Some(true), Some(false)]),
+            Some(true)
+        );
+        let a_or_b = [Pred(0), Pred(1), Or(2)];
+        assert_eq!(partial(&a_or_b, &[None, Some(true)]), Some(true));
+        assert_eq!(partial(&a_or_b, &[None, Some(false)]), None);
+        assert_eq!(
+            partial(&[Pred(0), Pred(1)], &[Some(true), Some(true)]),
+            None,
+            "unbalanced"
+        );
+        for (x, y) in [(false, false), (false, true), (true, false), (true, true)] {
+            let known = [Some(x), Some(y)];
+            assert_eq!(
+                partial(&a_and_not_b, &known),
+                Some(run(&a_and_not_b, &[x, y]))
+            );
+        }
     }
 
     fn may(program: &[Instruction], known_false: &[u32]) -> bool {
