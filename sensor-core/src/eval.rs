@@ -1,15 +1,21 @@
 //! The interpreter: one event against a validated [`RuleSet`], in bounded time, without
 //! allocation or recursion.
 //!
-//! An event is evaluated in two steps. First every automaton scans its field once, and the
-//! slots that fired (a DFA's patterns, a dictionary's keys) are kept in a short list
-//! ([`crate::fired`]). Then the rules run, in rule order: with a rule index, only the unindexed
-//! rules and those listed under a fired slot (the loader proved the others cannot match);
-//! without one, or when an automaton fired more slots than the list holds, every rule. A
+//! An event is evaluated in two steps. First every automaton the rule index needs scans its
+//! field once, and the slots that fired (a DFA's patterns, a dictionary's keys) are kept in a
+//! short list ([`crate::fired`]). Then the rules run, in rule order: with a rule index, only the
+//! unindexed rules and those listed under a fired slot (the loader proved the others cannot
+//! match); without one, or when an automaton fired more slots than the list holds, every rule. A
 //! predicate an automaton tests is looked up in the list, or, for an overfull automaton, tested
 //! directly: literal operators compare their operands, globs and regexes rescan the field for
-//! their one pattern. Either way the verdict
-//! is the same; only the time differs.
+//! their one pattern. Either way the verdict is the same; only the time differs.
+//!
+//! An automaton under whose slots the index lists no rule is *lazy*: it scans only when a rule
+//! needs it. A rule runs first in three-valued logic ([`Partial`]), a predicate of a lazy
+//! automaton that has not scanned being unknown; only if the outcome turns on such a predicate
+//! do those automata scan, and the rule runs again, now fully known. So the automata of a field
+//! that rules only test in filters (`and not` an image) scan only on the events where some rule
+//! got that far, and each automaton scans an event at most once.
 //!
 //! Validation already proved every record sound, yet each input access is still checked: a field
 //! the event does not carry, a value of the wrong type or a string longer than the sensor
@@ -22,11 +28,11 @@ use core::ops::ControlFlow;
 
 use crate::automaton::{Automaton, ScanEnd};
 use crate::error::Section;
-use crate::fired::Fired;
+use crate::fired::{bit, Fired};
 use crate::fold::{self, Meter, Operand};
 use crate::input::Value;
 use crate::op::{Action, Level, Operator};
-use crate::program::{Instruction, Stack};
+use crate::program::{Instruction, Partial};
 use crate::schema::FieldType;
 use crate::validate::{Predicate, RuleSet};
 
@@ -145,16 +151,17 @@ impl<'a> RuleSet<'a> {
     /// supplies fewer fields passes a shorter slice.
     pub fn evaluate(&self, inputs: &[Value<'_>], sink: &mut impl MatchSink) -> Verdict {
         let mut tally = Tally::default();
-        let fired = self.scan(inputs, &mut tally);
+        let mut fired = Fired::new(self.eager);
+        self.scan(self.eager, inputs, &mut fired, &mut tally);
         let mut verdict = Verdict::default();
         match self.index.filter(|_| !fired.any_overfull()) {
-            Some(index) => index.walk(&self.file, fired.slots(), |rule, entries| {
+            Some(index) => index.walk(&self.file, &mut fired, |rule, entries, fired| {
                 tally.meter.charge(entries);
-                self.run_rule(rule, inputs, &fired, &mut tally, &mut verdict, sink);
+                self.run_rule(rule, inputs, fired, &mut tally, &mut verdict, sink);
             }),
             None => {
                 for rule in 0..self.file.count(Section::Rules) {
-                    self.run_rule(rule, inputs, &fired, &mut tally, &mut verdict, sink);
+                    self.run_rule(rule, inputs, &mut fired, &mut tally, &mut verdict, sink);
                 }
             }
         }
@@ -190,11 +197,13 @@ impl<'a> RuleSet<'a> {
         }
     }
 
-    /// Runs every automaton over its field once and lists the patterns that matched.
-    fn scan(&self, inputs: &[Value<'_>], tally: &mut Tally) -> Fired {
-        let mut fired = Fired::default();
-        for (index, automaton) in self.automata.iter().enumerate() {
-            let Some(automaton) = automaton else {
+    /// Runs each automaton of `todo` (by bit, already marked scanned in `fired`) over its
+    /// field, and adds the patterns that matched to `fired`.
+    fn scan(&self, mut todo: u32, inputs: &[Value<'_>], fired: &mut Fired, tally: &mut Tally) {
+        while todo != 0 {
+            let index = todo.trailing_zeros() as usize;
+            todo &= todo.wrapping_sub(1);
+            let Some(Some(automaton)) = self.automata.get(index) else {
                 continue;
             };
             let Some(input) = self.scannable(automaton, inputs, &mut tally.counters) else {
@@ -218,15 +227,19 @@ impl<'a> RuleSet<'a> {
                 ScanEnd::Stopped => fired.mark_overfull(index),
             }
         }
-        fired
     }
 
     /// Runs rule `rule` and reports it to `sink` if it matched.
+    ///
+    /// A rule left undecided by its first run names the lazy automata it waits on; they scan,
+    /// and the second run knows every predicate, so a rule runs at most twice. The meter charges
+    /// both runs; the counters keep only the run that decided, so that they describe the rules
+    /// that ran whether or not some automata waited.
     fn run_rule(
         &self,
         rule: usize,
         inputs: &[Value<'_>],
-        fired: &Fired,
+        fired: &mut Fired,
         tally: &mut Tally,
         verdict: &mut Verdict,
         sink: &mut impl MatchSink,
@@ -236,7 +249,15 @@ impl<'a> RuleSet<'a> {
         };
         let start = usize::try_from(record.program_start).unwrap_or(usize::MAX);
         let len = usize::try_from(record.program_len).unwrap_or(0);
-        if !self.run(start, len, inputs, fired, tally) {
+        let counted = tally.counters;
+        let mut outcome = self.run(start, len, inputs, fired, tally);
+        if let Err(waits_on) = outcome {
+            tally.counters = counted;
+            fired.mark_scanned(waits_on);
+            self.scan(waits_on, inputs, fired, tally);
+            outcome = self.run(start, len, inputs, fired, tally);
+        }
+        if outcome != Ok(true) {
             return;
         }
         let (Some(level), Some(action)) =
@@ -256,6 +277,8 @@ impl<'a> RuleSet<'a> {
         }
     }
 
+    /// Runs a rule's program: `Ok` with its value when known, or `Err` with the lazy automata,
+    /// by bit, whose unknown predicates left it undecided. A program that cannot run is false.
     fn run(
         &self,
         start: usize,
@@ -263,33 +286,42 @@ impl<'a> RuleSet<'a> {
         inputs: &[Value<'_>],
         fired: &Fired,
         tally: &mut Tally,
-    ) -> bool {
-        let mut stack = Stack::default();
+    ) -> Result<bool, u32> {
+        let mut stack = Partial::default();
+        let mut waits_on = 0u32;
         for pc in 0..len {
             tally.meter.charge(1);
             let Some(word) = start
                 .checked_add(pc)
                 .and_then(|at| self.file.instruction(at))
             else {
-                return false;
+                return Ok(false);
             };
             let Ok(instruction) = Instruction::decode(word) else {
-                return false;
+                return Ok(false);
             };
-            if !stack.step(instruction, |p| self.predicate(p, inputs, fired, tally)) {
-                return false;
+            let pred = |p| self.predicate(p, inputs, fired, tally, &mut waits_on);
+            if !stack.step(instruction, pred) {
+                return Ok(false);
             }
         }
-        stack.result()
+        match stack.result() {
+            Some(held) => Ok(held),
+            None if waits_on != 0 => Err(waits_on),
+            None => Ok(false),
+        }
     }
 
+    /// A predicate's value, or `None` when it waits on a lazy automaton, which is then added
+    /// to `waits_on`.
     fn predicate(
         &self,
         index: u32,
         inputs: &[Value<'_>],
         fired: &Fired,
         tally: &mut Tally,
-    ) -> bool {
+        waits_on: &mut u32,
+    ) -> Option<bool> {
         tally.meter.charge(1);
         bump(&mut tally.counters.predicates);
         let Some(p) = usize::try_from(index)
@@ -297,34 +329,40 @@ impl<'a> RuleSet<'a> {
             .and_then(|i| self.file.predicate(i))
             .and_then(Predicate::decode)
         else {
-            return false;
+            return Some(false);
         };
         if !p.op.reads_input() {
-            return true;
+            return Some(true);
         }
         let Some(&value) = inputs.get(p.field) else {
             bump(&mut tally.counters.missing_inputs);
-            return false;
+            return Some(false);
         };
         let held = match (p.op, value) {
             (Operator::NullOrEmpty, Value::Absent) => true,
             (Operator::NullOrEmpty, Value::Str(s)) => s.is_empty(),
             (Operator::NullOrEmpty, Value::Int(_)) => false,
-            (_, Value::Absent) => return false,
+            (_, Value::Absent) => return Some(false),
             (op, Value::Str(s)) if op.accepts(FieldType::String) => {
                 if s.len() > self.max_units {
                     bump(&mut tally.counters.oversized_inputs);
-                    return false;
+                    return Some(false);
                 }
-                self.string(&p, s, fired, &mut tally.meter)
+                match self.string(&p, s, fired, &mut tally.meter) {
+                    Ok(held) => held,
+                    Err(automaton) => {
+                        *waits_on |= automaton;
+                        return None;
+                    }
+                }
             }
             (op, Value::Int(v)) if op.accepts(FieldType::Flags) => integer(&p, v),
             _ => {
                 bump(&mut tally.counters.type_mismatches);
-                return false;
+                return Some(false);
             }
         };
-        held != p.negate
+        Some(held != p.negate)
     }
 
     fn operands(&self, p: &Predicate) -> impl Iterator<Item = Operand<'a>> + '_ {
@@ -337,12 +375,20 @@ impl<'a> RuleSet<'a> {
     }
 
     /// A string predicate: looked up among the fired patterns when an automaton tests it and
-    /// did not overflow the list; otherwise tested directly.
-    fn string(&self, p: &Predicate, input: &[u16], fired: &Fired, meter: &mut Meter) -> bool {
+    /// did not overflow the list; otherwise tested directly. `Err` with the automaton's bit
+    /// when it is lazy and has not scanned yet.
+    fn string(
+        &self,
+        p: &Predicate,
+        input: &[u16],
+        fired: &Fired,
+        meter: &mut Meter,
+    ) -> Result<bool, u32> {
         let automaton = p
             .automaton
             .and_then(|a| Some((a, self.automata.get(a)?.as_ref()?)));
-        match automaton {
+        Ok(match automaton {
+            Some((index, _)) if !fired.is_scanned(index) => return Err(bit(index).unwrap_or(0)),
             Some((index, automaton)) if !fired.is_overfull(index) => {
                 let mut slots = p.slots(automaton).map(|slot| {
                     meter.charge(1);
@@ -359,7 +405,7 @@ impl<'a> RuleSet<'a> {
                 automaton.finds(input, pattern, meter)
             }
             _ => self.direct(p, input, meter),
-        }
+        })
     }
 
     /// A literal string predicate compared operand by operand.

@@ -15,21 +15,22 @@ pub(crate) struct Fired {
     slots: [u32; MAX_FIRED],
     len: usize,
     overfull: u32,
+    scanned: u32,
 }
 
 const _: () = assert!(MAX_AUTOMATA <= u32::BITS as usize);
 
-impl Default for Fired {
-    fn default() -> Self {
+impl Fired {
+    /// An empty list, for an event on which the automata of `scanned` (by bit) are about to scan.
+    pub(crate) fn new(scanned: u32) -> Self {
         Self {
             slots: [0; MAX_FIRED],
             len: 0,
             overfull: 0,
+            scanned,
         }
     }
-}
 
-impl Fired {
     /// The slots held, in increasing order.
     pub(crate) fn slots(&self) -> &[u32] {
         self.slots.get(..self.len).unwrap_or_default()
@@ -60,21 +61,34 @@ impl Fired {
 
     /// Marks automaton `index` as having fired more patterns than the list holds.
     pub(crate) fn mark_overfull(&mut self, index: usize) {
-        self.overfull |= 1u32
-            .checked_shl(u32::try_from(index).unwrap_or(u32::MAX))
-            .unwrap_or(0);
+        self.overfull |= bit(index).unwrap_or(0);
     }
 
     /// Whether automaton `index` is overfull: its patterns cannot be looked up here.
     pub(crate) fn is_overfull(&self, index: usize) -> bool {
-        let bit = 1u32.checked_shl(u32::try_from(index).unwrap_or(u32::MAX));
-        bit.is_none_or(|bit| self.overfull & bit != 0)
+        bit(index).is_none_or(|bit| self.overfull & bit != 0)
     }
 
     /// Whether any automaton is overfull.
     pub(crate) fn any_overfull(&self) -> bool {
         self.overfull != 0
     }
+
+    /// Marks the automata of `mask` as having scanned the event.
+    pub(crate) fn mark_scanned(&mut self, mask: u32) {
+        self.scanned |= mask;
+    }
+
+    /// Whether automaton `index` has scanned the event. An index past the mask counts as
+    /// scanned and, by [`Fired::is_overfull`], overfull: nothing waits on it or trusts it.
+    pub(crate) fn is_scanned(&self, index: usize) -> bool {
+        bit(index).is_none_or(|bit| self.scanned & bit != 0)
+    }
+}
+
+/// Automaton `index`'s bit in a mask, if it has one.
+pub(crate) fn bit(index: usize) -> Option<u32> {
+    1u32.checked_shl(u32::try_from(index).ok()?)
 }
 
 #[cfg(test)]
@@ -83,7 +97,7 @@ mod tests {
 
     #[test]
     fn keeps_distinct_slots_sorted_until_full() {
-        let mut f = Fired::default();
+        let mut f = Fired::new(0);
         for slot in [9, 3, 9, 1, 3] {
             assert!(f.insert(slot));
         }
@@ -100,10 +114,23 @@ mod tests {
 
     #[test]
     fn overfull_marks_are_per_automaton() {
-        let mut f = Fired::default();
+        let mut f = Fired::new(0);
         assert!(!f.any_overfull());
         f.mark_overfull(5);
         assert!(f.is_overfull(5) && !f.is_overfull(4) && f.any_overfull());
         assert!(f.is_overfull(40), "an index past the mask is never trusted");
+    }
+
+    #[test]
+    fn scanned_marks_are_per_automaton() {
+        let mut f = Fired::new(0);
+        assert!(!f.is_scanned(2));
+        f.mark_scanned(0b100);
+        assert!(f.is_scanned(2) && !f.is_scanned(3) && !f.any_overfull());
+        assert!(Fired::new(0b1000).is_scanned(3));
+        assert!(
+            f.is_scanned(40),
+            "an index past the mask is never waited on"
+        );
     }
 }

@@ -10,6 +10,7 @@
 
 use crate::channel::{ChannelFile, TRIGGERS_HEADER, TRIGGER_WORD};
 use crate::error::{LoadError, Section};
+use crate::fired::Fired;
 use crate::limits::MAX_FIRED;
 
 /// The validated shape of a triggers section: where its three lists start, in words after its
@@ -154,14 +155,30 @@ impl RuleIndex {
         })
     }
 
-    /// Calls `visit(rule, entries)` for every unindexed rule and every rule listed under a slot
-    /// of `fired`, in increasing rule order, each once; `entries` is how many list entries
-    /// named it, for the work meter.
+    /// Whether the slots `first..first + count` (one automaton's) list no rule at all: the index
+    /// never needs to know whether they fired.
+    pub(crate) fn lists_none(&self, file: &ChannelFile<'_>, first: usize, count: usize) -> bool {
+        let start = |slot: usize| {
+            self.starts()
+                .checked_add(slot)
+                .and_then(|at| word(file, at))
+        };
+        let end = first.checked_add(count).filter(|&end| end <= self.slots);
+        match end {
+            Some(end) => start(first).is_some_and(|s| Some(s) == start(end)),
+            None => false,
+        }
+    }
+
+    /// Calls `visit(rule, entries, fired)` for every unindexed rule and every rule listed under
+    /// a slot of `fired`, in increasing rule order, each once; `entries` is how many list entries
+    /// named it, for the work meter. The lists are those of the slots fired when the walk
+    /// starts; `visit` may add slots (of lazy automata, under which nothing is listed).
     pub(crate) fn walk(
         &self,
         file: &ChannelFile<'_>,
-        fired: &[u32],
-        mut visit: impl FnMut(usize, usize),
+        fired: &mut Fired,
+        mut visit: impl FnMut(usize, usize, &mut Fired),
     ) {
         let mut cursors = [Cursor::default(); MAX_FIRED + 1];
         let mut used = 0usize;
@@ -171,6 +188,7 @@ impl RuleIndex {
         })
         .chain(
             fired
+                .slots()
                 .iter()
                 .filter_map(|&slot| self.slot_range(file, usize::try_from(slot).ok()?)),
         );
@@ -187,7 +205,7 @@ impl RuleIndex {
                     entries = entries.saturating_add(1);
                 }
             }
-            visit(rule, entries);
+            visit(rule, entries, fired);
         }
     }
 }

@@ -14,6 +14,7 @@ use crate::channel::{
     ChannelFile, Header, PredicateRecord, AUTOMATON_DFA, AUTOMATON_DICTIONARY, AUTOMATON_ENTRY,
 };
 use crate::error::{LoadError, Section};
+use crate::fired::bit;
 use crate::index::RuleIndex;
 use crate::limits::{
     MAX_AUTOMATA, MAX_META_BYTES, MAX_OPERAND_UNITS, MAX_PATTERNS, MAX_RULE_PROGRAM,
@@ -34,6 +35,9 @@ pub struct RuleSet<'a> {
     pub(crate) automata: [Option<Automaton<'a>>; MAX_AUTOMATA],
     pub(crate) automaton_count: usize,
     pub(crate) index: Option<RuleIndex>,
+    /// Automata, by bit, that scan every event; the others are *lazy*: the rule index lists no
+    /// rule under any of their slots, so they scan only when a rule needs them.
+    pub(crate) eager: u32,
     pub(crate) worst_case: u64,
 }
 
@@ -158,6 +162,26 @@ fn record_cost(record: PredicateRecord, n: u64, automata: &[Option<Automaton<'_>
     predicate_cost(op, count, u64::from(record.weight), n).saturating_add(rescan)
 }
 
+/// The automata, by bit, under whose slots `index` lists no rule: the walk never needs to know
+/// what they fired, so they may wait until a rule needs them.
+fn lazy_automata(
+    file: &ChannelFile<'_>,
+    index: &RuleIndex,
+    automata: &[Option<Automaton<'_>>],
+) -> u32 {
+    let mut lazy = 0u32;
+    for (at, automaton) in automata.iter().enumerate() {
+        let Some(automaton) = automaton else {
+            continue;
+        };
+        let first = usize::try_from(automaton.base()).unwrap_or(usize::MAX);
+        if index.lists_none(file, first, automaton.slots()) {
+            lazy |= bit(at).unwrap_or(0);
+        }
+    }
+    lazy
+}
+
 struct Loader<'a, 's> {
     file: ChannelFile<'a>,
     header: Header,
@@ -188,6 +212,7 @@ impl<'a> RuleSet<'a> {
             automata: [const { None }; MAX_AUTOMATA],
             automaton_count: 0,
             index: None,
+            eager: 0,
             worst_case: 0,
         }
     }
@@ -231,6 +256,7 @@ impl<'a> RuleSet<'a> {
             automata,
             automaton_count,
             index,
+            eager,
             worst_case,
         } = self;
         *file = ChannelFile::empty();
@@ -243,6 +269,7 @@ impl<'a> RuleSet<'a> {
         }
         *automaton_count = 0;
         *index = None;
+        *eager = 0;
         *worst_case = 0;
     }
 
@@ -281,7 +308,8 @@ impl<'a> RuleSet<'a> {
         let max_units = usize::from(sensor.max_string_units);
         loader.predicates(automata)?;
         let index = RuleIndex::load(&file, slots, file.count(Section::Rules))?;
-        let mut worst_case = loader.rules(automata, index.as_ref())?;
+        let lazy = index.map_or(0, |index| lazy_automata(&file, &index, automata));
+        let mut worst_case = loader.rules(automata, index.as_ref(), lazy)?;
         loader.declared_fields_supplied()?;
         for automaton in automata.iter().flatten() {
             worst_case = worst_case.saturating_add(automaton.scan_cost(max_units));
@@ -299,6 +327,7 @@ impl<'a> RuleSet<'a> {
         self.supplied = supplied;
         self.max_units = max_units;
         self.index = index;
+        self.eager = bit(automaton_count).map_or(u32::MAX, |b| b.wrapping_sub(1)) & !lazy;
         self.worst_case = worst_case;
         Ok(())
     }
@@ -342,6 +371,13 @@ impl<'a> RuleSet<'a> {
     /// fired patterns name.
     pub fn indexed(&self) -> bool {
         self.index.is_some()
+    }
+
+    /// How many automata scan an event only when a rule about to run needs them, rather than
+    /// on every event: those under whose slots the rule index lists no rule.
+    pub fn lazy_automata(&self) -> usize {
+        self.automaton_count
+            .saturating_sub(self.eager.count_ones() as usize)
     }
 
     /// Upper bound on the work units one evaluation can take.
@@ -705,15 +741,20 @@ impl<'a> Loader<'a, '_> {
         Ok(weight)
     }
 
-    /// Checks every rule; returns the worst-case work of running all their programs.
+    /// Checks every rule; returns the worst-case work of running all their programs. A rule
+    /// that reads a `lazy` automaton may run twice, once before that automaton scans and once
+    /// after (see [`crate::eval`]), so its program counts twice.
     fn rules(
         &self,
         automata: &[Option<Automaton<'a>>],
         index: Option<&RuleIndex>,
+        lazy: u32,
     ) -> Result<u64, LoadError> {
         let mut total = 0u64;
         for rule in 0..self.file.count(Section::Rules) {
-            total = total.saturating_add(self.rule(rule, automata)?);
+            let (cost, automata_read) = self.rule(rule, automata)?;
+            let runs = if automata_read & lazy != 0 { 2 } else { 1 };
+            total = total.saturating_add(cost.saturating_mul(runs));
             if let Some(index) = index {
                 self.indexed(rule, automata, index)?;
             }
@@ -793,11 +834,16 @@ impl<'a> Loader<'a, '_> {
         }
     }
 
-    /// Checks one rule; returns the worst-case work of running its program.
-    fn rule(&self, rule: usize, automata: &[Option<Automaton<'a>>]) -> Result<u64, LoadError> {
+    /// Checks one rule; returns the worst-case work of running its program once, and the
+    /// automata its predicates are tested by, by bit.
+    fn rule(
+        &self,
+        rule: usize,
+        automata: &[Option<Automaton<'a>>],
+    ) -> Result<(u64, u32), LoadError> {
         let offset = self.file.record_offset(Section::Rules, rule);
         let Some(record) = self.file.rule(rule) else {
-            return Ok(0);
+            return Ok((0, 0));
         };
         if record.reserved != 0 {
             return Err(LoadError::ReservedNotZero {
@@ -848,25 +894,29 @@ impl<'a> Loader<'a, '_> {
             fault,
         })?;
         let mut cost = 0u64;
+        let mut read = 0u32;
         for pc in 0..len {
-            cost = cost.saturating_add(self.handshake(rule, start, pc, automata)?);
+            let (work, automaton) = self.handshake(rule, start, pc, automata)?;
+            cost = cost.saturating_add(work);
+            read |= automaton.and_then(bit).unwrap_or(0);
         }
-        Ok(cost)
+        Ok((cost, read))
     }
 
     /// The schema handshake for one instruction: a predicate it pushes must exist, and must
-    /// read only a field the sensor supplies. Returns the instruction's worst-case work.
+    /// read only a field the sensor supplies. Returns the instruction's worst-case work and the
+    /// automaton that tests its predicate, if one does.
     fn handshake(
         &self,
         rule: usize,
         start: usize,
         pc: usize,
         automata: &[Option<Automaton<'a>>],
-    ) -> Result<u64, LoadError> {
+    ) -> Result<(u64, Option<usize>), LoadError> {
         let at = start.saturating_add(pc);
         let word = self.file.instruction(at).unwrap_or(0);
         let Ok(Instruction::Pred(predicate)) = Instruction::decode(word) else {
-            return Ok(1);
+            return Ok((1, None));
         };
         let available = self.file.count(Section::Predicates);
         let index = usize::try_from(predicate).unwrap_or(usize::MAX);
@@ -894,7 +944,11 @@ impl<'a> Loader<'a, '_> {
             });
         }
         let n = u64::from(self.sensor.max_string_units);
-        Ok(record_cost(record, n, automata).saturating_add(1))
+        let automaton = usize::from(record.automaton).checked_sub(1);
+        Ok((
+            record_cost(record, n, automata).saturating_add(1),
+            automaton,
+        ))
     }
 
     fn declared_fields_supplied(&self) -> Result<(), LoadError> {

@@ -3,7 +3,7 @@
 //!
 //! The core cannot switch its checks off, and must not be changed for a benchmark. So this
 //! module carries a second copy of the interpreter, over the same validated channel file and
-//! the same public pieces of the core (`ChannelFile` accessors, `Instruction`, `Stack`,
+//! the same public pieces of the core (`ChannelFile` accessors, `Instruction`, `Partial`,
 //! `fold::fold`, the serialized DFAs), written once and instantiated twice:
 //!
 //! - `evaluate::<true>` does what `RuleSet::evaluate` does, step for step: bounds-checked input
@@ -32,7 +32,7 @@ use sensor_core::error::Section;
 use sensor_core::fold::{fold, Operand};
 use sensor_core::limits::MAX_FIRED;
 use sensor_core::op::{Action, Level, Operator, Scanned, ALL, NEGATE};
-use sensor_core::program::{Instruction, Stack};
+use sensor_core::program::{Instruction, Partial};
 use sensor_core::{
     Counters, FieldType, LoadError, MatchSink, MatchedRule, RuleSet, SensorDecl, Value, Verdict,
 };
@@ -70,14 +70,16 @@ struct Fired {
     slots: [u32; MAX_FIRED],
     len: usize,
     overfull: u32,
+    scanned: u32,
 }
 
 impl Fired {
-    fn new() -> Self {
+    fn new(scanned: u32) -> Self {
         Self {
             slots: [0; MAX_FIRED],
             len: 0,
             overfull: 0,
+            scanned,
         }
     }
 
@@ -178,6 +180,7 @@ pub struct Twin<'a> {
     file: ChannelFile<'a>,
     automata: Vec<Option<Scanner<'a>>>,
     index: Option<Index>,
+    eager: u32,
     supplied: usize,
     max_units: usize,
 }
@@ -217,13 +220,34 @@ impl<'a> Twin<'a> {
                 unindexed: h.unindexed as usize,
                 slots: h.slots as usize,
             });
-        Ok(Self {
+        let mut twin = Self {
             file,
             automata,
             index,
+            eager: 0,
             supplied: rules.supplied(),
             max_units: usize::from(sensor.max_string_units),
-        })
+        };
+        twin.eager = ((1 << twin.automata.len()) - 1) & !twin.lazy_automata();
+        Ok(twin)
+    }
+
+    /// The automata under whose slots the index lists no rule, by bit, as the core finds them.
+    fn lazy_automata(&self) -> u32 {
+        let Some(index) = self.index else {
+            return 0;
+        };
+        let mut lazy = 0;
+        for (at, a) in self.automata.iter().enumerate() {
+            let Some(a) = a else {
+                continue;
+            };
+            let first = index.unindexed + a.base as usize;
+            if self.word(first) == self.word(first + a.engine.slots()) {
+                lazy |= 1 << at;
+            }
+        }
+        lazy
     }
 
     /// Evaluates one event, with (`CHECKED = true`, as the core) or without the run-time checks
@@ -237,16 +261,17 @@ impl<'a> Twin<'a> {
             assert!(inputs.len() >= self.supplied, "fewer inputs than supplied");
         }
         let mut tally = Tally::<CHECKED>::default();
-        let fired = self.scan(inputs, &mut tally);
+        let mut fired = Fired::new(self.eager);
+        self.scan(self.eager, inputs, &mut fired, &mut tally);
         let mut verdict = Verdict::default();
         match self.index.filter(|_| fired.overfull == 0) {
-            Some(index) => self.walk(index, fired.slots(), |rule, entries| {
+            Some(index) => self.walk(index, &mut fired, |rule, entries, fired| {
                 tally.meter.charge(entries);
-                self.run_rule(rule, inputs, &fired, &mut tally, &mut verdict, sink);
+                self.run_rule(rule, inputs, fired, &mut tally, &mut verdict, sink);
             }),
             None => {
                 for rule in 0..self.file.count(Section::Rules) {
-                    self.run_rule(rule, inputs, &fired, &mut tally, &mut verdict, sink);
+                    self.run_rule(rule, inputs, &mut fired, &mut tally, &mut verdict, sink);
                 }
             }
         }
@@ -270,10 +295,17 @@ impl<'a> Twin<'a> {
         }
     }
 
-    fn scan<const CHECKED: bool>(&self, inputs: &[Value<'_>], tally: &mut Tally<CHECKED>) -> Fired {
-        let mut fired = Fired::new();
-        for (index, automaton) in self.automata.iter().enumerate() {
-            let Some(a) = automaton else {
+    fn scan<const CHECKED: bool>(
+        &self,
+        mut todo: u32,
+        inputs: &[Value<'_>],
+        fired: &mut Fired,
+        tally: &mut Tally<CHECKED>,
+    ) {
+        while todo != 0 {
+            let index = todo.trailing_zeros() as usize;
+            todo &= todo - 1;
+            let Some(a) = &self.automata[index] else {
                 continue;
             };
             let input = match self.value::<CHECKED>(inputs, a.field) {
@@ -305,7 +337,6 @@ impl<'a> Twin<'a> {
                 ScanEnd::Stopped => fired.overfull |= 1 << index,
             }
         }
-        fired
     }
 
     fn word(&self, at: usize) -> usize {
@@ -314,17 +345,22 @@ impl<'a> Twin<'a> {
             .map_or(usize::MAX, |w| w as usize)
     }
 
-    /// The core's rule-index walk: the unindexed rules and the lists of the fired slots,
-    /// merged in rule order.
-    fn walk(&self, index: Index, fired: &[u32], mut visit: impl FnMut(usize, usize)) {
+    /// The core's rule-index walk: the unindexed rules and the lists of the slots fired when
+    /// it starts, merged in rule order.
+    fn walk(
+        &self,
+        index: Index,
+        fired: &mut Fired,
+        mut visit: impl FnMut(usize, usize, &mut Fired),
+    ) {
         let first = index.unindexed + index.slots + 1;
         let mut cursors = [(0usize, 0usize); MAX_FIRED + 1];
         cursors[0] = (0, index.unindexed);
-        for (cursor, &slot) in cursors[1..].iter_mut().zip(fired) {
+        for (cursor, &slot) in cursors[1..].iter_mut().zip(fired.slots()) {
             let s = index.unindexed + slot as usize;
             *cursor = (first + self.word(s), first + self.word(s + 1));
         }
-        let cursors = &mut cursors[..=fired.len()];
+        let cursors = &mut cursors[..=fired.len];
         loop {
             let least = cursors
                 .iter()
@@ -341,7 +377,7 @@ impl<'a> Twin<'a> {
                     entries += 1;
                 }
             }
-            visit(rule, entries);
+            visit(rule, entries, fired);
         }
     }
 
@@ -349,7 +385,7 @@ impl<'a> Twin<'a> {
         &self,
         rule: usize,
         inputs: &[Value<'_>],
-        fired: &Fired,
+        fired: &mut Fired,
         tally: &mut Tally<CHECKED>,
         verdict: &mut Verdict,
         sink: &mut impl MatchSink,
@@ -359,7 +395,15 @@ impl<'a> Twin<'a> {
         };
         let start = usize::try_from(record.program_start).unwrap_or(usize::MAX);
         let len = usize::try_from(record.program_len).unwrap_or(0);
-        if !self.run(start, len, inputs, fired, tally) {
+        let counted = tally.counters;
+        let mut outcome = self.run(start, len, inputs, fired, tally);
+        if let Err(waits_on) = outcome {
+            tally.counters = counted;
+            fired.scanned |= waits_on;
+            self.scan(waits_on, inputs, fired, tally);
+            outcome = self.run(start, len, inputs, fired, tally);
+        }
+        if outcome != Ok(true) {
             return;
         }
         let (Some(level), Some(action)) =
@@ -386,24 +430,30 @@ impl<'a> Twin<'a> {
         inputs: &[Value<'_>],
         fired: &Fired,
         tally: &mut Tally<CHECKED>,
-    ) -> bool {
-        let mut stack = Stack::default();
+    ) -> Result<bool, u32> {
+        let mut stack = Partial::default();
+        let mut waits_on = 0u32;
         for pc in 0..len {
             tally.meter.charge(1);
             let Some(word) = start
                 .checked_add(pc)
                 .and_then(|at| self.file.instruction(at))
             else {
-                return false;
+                return Ok(false);
             };
             let Ok(instruction) = Instruction::decode(word) else {
-                return false;
+                return Ok(false);
             };
-            if !stack.step(instruction, |p| self.predicate(p, inputs, fired, tally)) {
-                return false;
+            let pred = |p| self.predicate(p, inputs, fired, tally, &mut waits_on);
+            if !stack.step(instruction, pred) {
+                return Ok(false);
             }
         }
-        stack.result()
+        match stack.result() {
+            Some(held) => Ok(held),
+            None if waits_on != 0 => Err(waits_on),
+            None => Ok(false),
+        }
     }
 
     fn decode(&self, index: u32) -> Option<Predicate> {
@@ -426,47 +476,53 @@ impl<'a> Twin<'a> {
         inputs: &[Value<'_>],
         fired: &Fired,
         tally: &mut Tally<CHECKED>,
-    ) -> bool {
+        waits_on: &mut u32,
+    ) -> Option<bool> {
         tally.meter.charge(1);
         bump::<CHECKED>(&mut tally.counters.predicates);
         let Some(p) = self.decode(index) else {
-            return false;
+            return Some(false);
         };
         if !p.op.reads_input() {
-            return true;
+            return Some(true);
         }
+        let mut string = |s: &[u16], meter: &mut Meter<CHECKED>| {
+            self.string(&p, s, fired, meter)
+                .inspect_err(|automaton| *waits_on |= automaton)
+                .ok()
+        };
         if !CHECKED {
             let held = match self.value::<CHECKED>(inputs, p.field) {
                 None | Some(Value::Absent) => p.op == Operator::NullOrEmpty,
                 Some(Value::Str(s)) if p.op == Operator::NullOrEmpty => s.is_empty(),
-                Some(Value::Str(s)) => self.string(&p, s, fired, &mut tally.meter),
+                Some(Value::Str(s)) => string(s, &mut tally.meter)?,
                 Some(Value::Int(v)) => integer(&p, v),
             };
-            return held != p.negate;
+            return Some(held != p.negate);
         }
         let Some(&value) = inputs.get(p.field) else {
             bump::<CHECKED>(&mut tally.counters.missing_inputs);
-            return false;
+            return Some(false);
         };
         let held = match (p.op, value) {
             (Operator::NullOrEmpty, Value::Absent) => true,
             (Operator::NullOrEmpty, Value::Str(s)) => s.is_empty(),
             (Operator::NullOrEmpty, Value::Int(_)) => false,
-            (_, Value::Absent) => return false,
+            (_, Value::Absent) => return Some(false),
             (op, Value::Str(s)) if op.accepts(FieldType::String) => {
                 if s.len() > self.max_units {
                     bump::<CHECKED>(&mut tally.counters.oversized_inputs);
-                    return false;
+                    return Some(false);
                 }
-                self.string(&p, s, fired, &mut tally.meter)
+                string(s, &mut tally.meter)?
             }
             (op, Value::Int(v)) if op.accepts(FieldType::Flags) => integer(&p, v),
             _ => {
                 bump::<CHECKED>(&mut tally.counters.type_mismatches);
-                return false;
+                return Some(false);
             }
         };
-        held != p.negate
+        Some(held != p.negate)
     }
 
     fn operands(&self, p: &Predicate) -> impl Iterator<Item = Operand<'a>> + '_ {
@@ -484,11 +540,12 @@ impl<'a> Twin<'a> {
         input: &[u16],
         fired: &Fired,
         meter: &mut Meter<CHECKED>,
-    ) -> bool {
+    ) -> Result<bool, u32> {
         let automaton = p
             .automaton
             .and_then(|a| Some((a, self.automata.get(a)?.as_ref()?)));
-        match automaton {
+        Ok(match automaton {
+            Some((index, _)) if fired.scanned & (1 << index) == 0 => return Err(1 << index),
             Some((index, a)) if !fired.is_overfull(index) => {
                 let first = p.pattern as usize;
                 let mut hits = (0..p.pattern_count() as usize).map(|k| {
@@ -515,7 +572,7 @@ impl<'a> Twin<'a> {
                 end == ScanEnd::Stopped
             }
             _ => self.direct(p, input, meter),
-        }
+        })
     }
 
     fn direct<const CHECKED: bool>(
