@@ -3,29 +3,34 @@
 //! `RuleSet::evaluate` in it once the set is compiled.
 //!
 //! `cargo run --release -p sensor-host --example evaluate_loop -- 10000 15` (rules, seconds,
-//! and optionally the number of events, 2,000 as in the bench by default).
+//! and optionally the number of events, 2,000 as in the bench by default). Rules `sigma` loads
+//! the bench's Sigma set instead of a generated one.
 //! docs/performance.md, "Where the time goes", was measured with it.
 
 use std::hint::black_box;
+use std::path::Path;
 use std::time::{Duration, Instant};
 
 use sensor_core::{MatchBuffer, RuleSet};
 use sensor_host::bench::events::EventSet;
-use sensor_host::bench::{generate, SENSOR};
+use sensor_host::bench::{self, generate, SENSOR};
 
 const EVENTS: u64 = 2_000;
 const SEED: u64 = 291;
 
 fn main() -> Result<(), String> {
     let mut args = std::env::args().skip(1);
+    let set = match args.next().as_deref() {
+        Some("sigma") => bench::sigma_set(Path::new(bench::SIGMA_DEFAULT))?,
+        Some(n) => generate::build(n.parse().map_err(|e| format!("{n}: {e}"))?, SEED)?,
+        None => generate::build(1_000, SEED)?,
+    };
     let mut number = |default: u64| -> Result<u64, String> {
         args.next()
             .map_or(Ok(default), |a| a.parse().map_err(|e| format!("{a}: {e}")))
     };
-    let rules = usize::try_from(number(1_000)?).map_err(|e| e.to_string())?;
     let run_for = Duration::from_secs(number(15)?);
     let count = usize::try_from(number(EVENTS)?).map_err(|e| e.to_string())?;
-    let set = generate::build(rules, SEED)?;
     let loaded = RuleSet::load(set.bytes.as_bytes(), &SENSOR)
         .map_err(|e| format!("{}: refused: {e:?}", set.name))?;
     let events = EventSet::synthetic(count, SEED);
