@@ -164,7 +164,7 @@ fn record_cost(record: PredicateRecord, n: u64, automata: &[Option<Automaton<'_>
 
 /// The automata, by bit, under whose slots `index` lists no rule: the walk never needs to know
 /// what they fired, so they may wait until a rule needs them.
-fn lazy_automata(
+fn unlisted_automata(
     file: &ChannelFile<'_>,
     index: &RuleIndex,
     automata: &[Option<Automaton<'_>>],
@@ -308,7 +308,7 @@ impl<'a> RuleSet<'a> {
         let max_units = usize::from(sensor.max_string_units);
         loader.predicates(automata)?;
         let index = RuleIndex::load(&file, slots, file.count(Section::Rules))?;
-        let lazy = index.map_or(0, |index| lazy_automata(&file, &index, automata));
+        let lazy = index.map_or(0, |index| unlisted_automata(&file, &index, automata));
         let mut worst_case = loader.rules(automata, index.as_ref(), lazy)?;
         loader.declared_fields_supplied()?;
         for automaton in automata.iter().flatten() {

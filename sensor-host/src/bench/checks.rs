@@ -228,12 +228,12 @@ impl<'a> Twin<'a> {
             supplied: rules.supplied(),
             max_units: usize::from(sensor.max_string_units),
         };
-        twin.eager = ((1 << twin.automata.len()) - 1) & !twin.lazy_automata();
+        twin.eager = ((1 << twin.automata.len()) - 1) & !twin.unlisted_automata();
         Ok(twin)
     }
 
     /// The automata under whose slots the index lists no rule, by bit, as the core finds them.
-    fn lazy_automata(&self) -> u32 {
+    fn unlisted_automata(&self) -> u32 {
         let Some(index) = self.index else {
             return 0;
         };
