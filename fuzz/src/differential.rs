@@ -29,7 +29,7 @@ use sensor_host::emu::modules::{SENSOR_BASE, SENSOR_IMAGE, SENSOR_SIZE};
 use sensor_host::ir::{Content, Operand, Predicate};
 use sensor_host::source;
 
-use crate::bytes::{reseal, Reader, Writer};
+use crate::bytes::{reseal, without_index, Reader, Writer};
 use crate::check;
 use crate::events::{read_event, values, write_event, Input};
 use crate::structured::Text;
@@ -209,11 +209,17 @@ pub fn differential(data: &[u8]) -> Reached {
         match run_flawed(&mut kernel, input.layout, &flawed_content, &inputs) {
             Flawed::Stopped(halt) => {
                 let field = check_stop(&halt, event);
-                // A read past the array: the fixed core must have counted the input missing.
-                // A string field given an integer: the fixed core matches on the value's type
-                // and cannot read through it (null-or-empty on it is false without a count).
-                let past_the_array = field >= inputs.len();
-                if let Some(outcome) = fixed_outcome.as_ref().filter(|_| past_the_array) {
+                // A read past the array: the fixed core must have counted the input missing,
+                // once every automaton scans as the flawed model's do (the content without its
+                // index: with it, a lazy automaton may rightly never read the field). A string
+                // field given an integer: the fixed core matches on the value's type and cannot
+                // read through it (null-or-empty on it is false without a count).
+                if field >= inputs.len() && fixed.is_ok() {
+                    let eager = without_index(&file).expect("a loaded file holds a directory");
+                    let eager = ContentBuf::new(&eager);
+                    let rules = RuleSet::load(eager.as_bytes(), &SENSOR_7_11)
+                        .expect("the content loaded with its index, and not without");
+                    let outcome = check::evaluation(&rules, &inputs);
                     assert!(
                         outcome.verdict.counters.missing_inputs > 0,
                         "the flawed model bugchecked reading field {field} of {} supplied; \
