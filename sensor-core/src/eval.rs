@@ -199,6 +199,9 @@ impl<'a> RuleSet<'a> {
 
     /// Runs each automaton of `todo` (by bit, already marked scanned in `fired`) over its
     /// field, and adds the patterns that matched to `fired`.
+    ///
+    /// The caller marks them, at `Fired::new` for the eager ones: reading the mask back here,
+    /// just after the list was zeroed, stalled on store forwarding and cost the Sigma set 4–7%.
     fn scan(&self, mut todo: u32, inputs: &[Value<'_>], fired: &mut Fired, tally: &mut Tally) {
         while todo != 0 {
             let index = todo.trailing_zeros() as usize;
