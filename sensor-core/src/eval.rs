@@ -26,7 +26,7 @@
 use core::cmp::Ordering;
 use core::ops::ControlFlow;
 
-use crate::automaton::{Automaton, ScanEnd};
+use crate::automaton::{Automaton, Lanes, ScanEnd, LANES};
 use crate::error::Section;
 use crate::fired::{bit, Fired};
 use crate::fold::{self, Meter, Operand};
@@ -142,6 +142,20 @@ struct Tally {
     counters: Counters,
 }
 
+/// Adds the slot of `pattern`, reported by the automaton whose slots start at `base`, to
+/// `fired`; breaks when the list is full.
+fn insert(fired: &mut Fired, base: u32, pattern: usize) -> ControlFlow<()> {
+    let slot = u32::try_from(pattern)
+        .ok()
+        .and_then(|p| base.checked_add(p))
+        .unwrap_or(u32::MAX);
+    if fired.insert(slot) {
+        ControlFlow::Continue(())
+    } else {
+        ControlFlow::Break(())
+    }
+}
+
 fn bump(counter: &mut u32) {
     *counter = counter.saturating_add(1);
 }
@@ -198,7 +212,8 @@ impl<'a> RuleSet<'a> {
     }
 
     /// Runs each automaton of `todo` (by bit, already marked scanned in `fired`) over its
-    /// field, and adds the patterns that matched to `fired`.
+    /// field, and adds the patterns that matched to `fired`. DFAs that read the same field scan
+    /// it together, [`LANES`] at a time.
     ///
     /// The caller marks them, at `Fired::new` for the eager ones: reading the mask back here,
     /// just after the list was zeroed, stalled on store forwarding and cost the Sigma set 4–7%.
@@ -212,23 +227,68 @@ impl<'a> RuleSet<'a> {
             let Some(input) = self.scannable(automaton, inputs, &mut tally.counters) else {
                 continue;
             };
-            let base = automaton.base();
-            let end = automaton.scan(input, &mut tally.meter, |pattern| {
-                let slot = u32::try_from(pattern)
-                    .ok()
-                    .and_then(|p| base.checked_add(p))
-                    .unwrap_or(u32::MAX);
-                if fired.insert(slot) {
-                    ControlFlow::Continue(())
-                } else {
-                    ControlFlow::Break(())
-                }
-            });
-            match end {
-                ScanEnd::Complete => {}
-                ScanEnd::Quit => bump(&mut tally.counters.automaton_quits),
-                ScanEnd::Stopped => fired.mark_overfull(index),
+            let partners = self.partners.get(index).map_or(0, |p| p & todo);
+            if partners == 0 {
+                let end = automaton.scan(input, &mut tally.meter, |pattern| {
+                    insert(fired, automaton.base(), pattern)
+                });
+                self.ended(index, end, fired, tally);
+            } else {
+                todo &= !partners;
+                todo |= self.scan_lanes(index, partners, input, fired, tally);
             }
+        }
+    }
+
+    /// Scans `input` with DFA `first` and its `partners` (by bit) in one pass; returns those
+    /// it could not take, which the caller scans later.
+    ///
+    /// Never inlined: its frame would otherwise sit under every scan, lanes or not, on the
+    /// evaluation's deepest stack path.
+    #[inline(never)]
+    fn scan_lanes(
+        &self,
+        first: usize,
+        partners: u32,
+        input: &[u16],
+        fired: &mut Fired,
+        tally: &mut Tally,
+    ) -> u32 {
+        let automaton = |index: usize| self.automata.get(index).and_then(Option::as_ref);
+        let Some(mut lanes) = automaton(first).and_then(Lanes::new) else {
+            return partners;
+        };
+        let mut members = [first; LANES];
+        let mut left = 0u32;
+        let mut rest = partners;
+        while rest != 0 {
+            let index = rest.trailing_zeros() as usize;
+            rest &= rest.wrapping_sub(1);
+            let lane = lanes.count();
+            match (automaton(index), members.get_mut(lane)) {
+                (Some(a), Some(member)) if lanes.push(a) => *member = index,
+                _ => left |= bit(index).unwrap_or(0),
+            }
+        }
+        let ends = lanes.scan(input, &mut tally.meter, |lane, pattern| {
+            let base = members
+                .get(lane)
+                .and_then(|&index| automaton(index))
+                .map_or(u32::MAX, Automaton::base);
+            insert(fired, base, pattern)
+        });
+        for (&index, &end) in members.iter().zip(&ends).take(lanes.count()) {
+            self.ended(index, end, fired, tally);
+        }
+        left
+    }
+
+    /// Counts how automaton `index`'s scan ended.
+    fn ended(&self, index: usize, end: ScanEnd, fired: &mut Fired, tally: &mut Tally) {
+        match end {
+            ScanEnd::Complete => {}
+            ScanEnd::Quit => bump(&mut tally.counters.automaton_quits),
+            ScanEnd::Stopped => fired.mark_overfull(index),
         }
     }
 

@@ -9,7 +9,7 @@
 //! sensor supplies), and that the rule index may skip the rule exactly when it does. Last comes
 //! the worst-case cost of one event against the sensor's budget. Nothing here evaluates events.
 
-use crate::automaton::{Automaton, AutomatonFault, Form};
+use crate::automaton::{Automaton, AutomatonFault, Form, LANES};
 use crate::channel::{
     ChannelFile, Header, PredicateRecord, AUTOMATON_DFA, AUTOMATON_DICTIONARY, AUTOMATON_ENTRY,
 };
@@ -38,6 +38,10 @@ pub struct RuleSet<'a> {
     /// Automata, by bit, that scan every event; the others are *lazy*: the rule index lists no
     /// rule under any of their slots, so they scan only when a rule needs them.
     pub(crate) eager: u32,
+    /// Per automaton, by bit, the others it scans its field with in one pass
+    /// ([`crate::automaton::Lanes`]): DFAs that read the whole input and the same field and are
+    /// all eager or all lazy, at most [`LANES`] to a group.
+    pub(crate) partners: [u32; MAX_AUTOMATA],
     pub(crate) worst_case: u64,
 }
 
@@ -182,6 +186,40 @@ fn unlisted_automata(
     lazy
 }
 
+/// Groups the DFAs that read the whole input by field and by whether they are in `lazy`, in
+/// order, at most [`LANES`] to a group, and returns, per automaton, the other members of its
+/// group by bit (none for an automaton scanned alone).
+fn partners(automata: &[Option<Automaton<'_>>], lazy: u32) -> [u32; MAX_AUTOMATA] {
+    let key = |at: usize| {
+        let automaton = automata.get(at)?.as_ref()?;
+        let lazy = lazy & bit(at)? != 0;
+        automaton
+            .reads_whole_input()
+            .then_some((automaton.field(), lazy))
+    };
+    let mut partners = [0u32; MAX_AUTOMATA];
+    let mut grouped = 0u32;
+    for first in 0..automata.len() {
+        let (Some(wanted), Some(first_bit)) = (key(first), bit(first)) else {
+            continue;
+        };
+        if grouped & first_bit != 0 {
+            continue;
+        }
+        let group = (first..automata.len())
+            .filter(|&at| key(at) == Some(wanted))
+            .take(LANES)
+            .fold(0u32, |group, at| group | bit(at).unwrap_or(0));
+        grouped |= group;
+        for (at, slot) in partners.iter_mut().enumerate() {
+            if let Some(b) = bit(at).filter(|b| group & b != 0) {
+                *slot = group & !b;
+            }
+        }
+    }
+    partners
+}
+
 struct Loader<'a, 's> {
     file: ChannelFile<'a>,
     header: Header,
@@ -213,6 +251,7 @@ impl<'a> RuleSet<'a> {
             automaton_count: 0,
             index: None,
             eager: 0,
+            partners: [0; MAX_AUTOMATA],
             worst_case: 0,
         }
     }
@@ -257,6 +296,7 @@ impl<'a> RuleSet<'a> {
             automaton_count,
             index,
             eager,
+            partners,
             worst_case,
         } = self;
         *file = ChannelFile::empty();
@@ -270,6 +310,7 @@ impl<'a> RuleSet<'a> {
         *automaton_count = 0;
         *index = None;
         *eager = 0;
+        *partners = [0; MAX_AUTOMATA];
         *worst_case = 0;
     }
 
@@ -328,6 +369,7 @@ impl<'a> RuleSet<'a> {
         self.max_units = max_units;
         self.index = index;
         self.eager = bit(automaton_count).map_or(u32::MAX, |b| b.wrapping_sub(1)) & !lazy;
+        self.partners = partners(automata, lazy);
         self.worst_case = worst_case;
         Ok(())
     }
@@ -378,6 +420,12 @@ impl<'a> RuleSet<'a> {
     pub fn lazy_automata(&self) -> usize {
         self.automaton_count
             .saturating_sub(self.eager.count_ones() as usize)
+    }
+
+    /// How many automata scan their field together with others, in lanes: DFAs that read the
+    /// whole input, grouped by field ([`crate::automaton::Lanes`]).
+    pub fn laned_automata(&self) -> usize {
+        self.partners.iter().filter(|&&p| p != 0).count()
     }
 
     /// Upper bound on the work units one evaluation can take.

@@ -67,11 +67,12 @@ pub fn summary(rules: &RuleSet<'_>) -> String {
     );
     let _ = writeln!(
         s,
-        "{} rules, {} predicates, {} automata ({} lazy); worst case {} work units per event",
+        "{} rules, {} predicates, {} automata ({} lazy, {} in lanes); worst case {} work units per event",
         rules.rule_count(),
         rules.predicate_count(),
         rules.automaton_count(),
         rules.lazy_automata(),
+        rules.laned_automata(),
         rules.worst_case_work()
     );
     for i in 0..rules.rule_count() {

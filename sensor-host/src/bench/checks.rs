@@ -25,7 +25,7 @@ use regex_automata::dfa::Automaton as _;
 use regex_automata::util::primitives::StateID;
 use regex_automata::util::start;
 use regex_automata::Anchored;
-use sensor_core::automaton::decode;
+use sensor_core::automaton::{decode, LANES};
 use sensor_core::channel::{ChannelFile, AUTOMATON_DICTIONARY};
 use sensor_core::dictionary::Dictionary;
 use sensor_core::error::Section;
@@ -145,7 +145,11 @@ struct Scanner<'a> {
     reason = "laid out as the core lays out its automata, so both pay the same indirections"
 )]
 enum Engine<'a> {
-    Dfa { dfa: DFA<&'a [u32]>, start: StateID },
+    Dfa {
+        dfa: DFA<&'a [u32]>,
+        start: StateID,
+        unanchored: bool,
+    },
     Dictionary(Dictionary<'a>),
 }
 
@@ -181,6 +185,7 @@ pub struct Twin<'a> {
     automata: Vec<Option<Scanner<'a>>>,
     index: Option<Index>,
     eager: u32,
+    partners: Vec<u32>,
     supplied: usize,
     max_units: usize,
 }
@@ -202,7 +207,12 @@ impl<'a> Twin<'a> {
                     let start = dfa
                         .start_state(&start::Config::new().anchored(Anchored::No))
                         .ok()?;
-                    Engine::Dfa { dfa, start }
+                    let unanchored = (0..=u8::MAX).any(|b| dfa.next_state(start, b) == start);
+                    Engine::Dfa {
+                        dfa,
+                        start,
+                        unanchored,
+                    }
                 };
                 Some(Scanner {
                     engine,
@@ -225,11 +235,44 @@ impl<'a> Twin<'a> {
             automata,
             index,
             eager: 0,
+            partners: Vec::new(),
             supplied: rules.supplied(),
             max_units: usize::from(sensor.max_string_units),
         };
-        twin.eager = ((1 << twin.automata.len()) - 1) & !twin.unlisted_automata();
+        let lazy = twin.unlisted_automata();
+        twin.eager = ((1 << twin.automata.len()) - 1) & !lazy;
+        twin.partners = twin.partners(lazy);
         Ok(twin)
+    }
+
+    /// Per automaton, the others it scans with in lanes, grouped as the core groups them.
+    fn partners(&self, lazy: u32) -> Vec<u32> {
+        let key = |at: usize| match &self.automata[at] {
+            Some(Scanner {
+                engine: Engine::Dfa { unanchored, .. },
+                field,
+                ..
+            }) if *unanchored => Some((*field, lazy & (1 << at) != 0)),
+            _ => None,
+        };
+        let mut partners = vec![0u32; self.automata.len()];
+        let mut grouped = 0u32;
+        for first in 0..self.automata.len() {
+            let Some(wanted) = key(first).filter(|_| grouped & (1 << first) == 0) else {
+                continue;
+            };
+            let group = (first..self.automata.len())
+                .filter(|&at| key(at) == Some(wanted))
+                .take(LANES)
+                .fold(0u32, |group, at| group | 1 << at);
+            grouped |= group;
+            for (at, slot) in partners.iter_mut().enumerate() {
+                if group & (1 << at) != 0 {
+                    *slot = group & !(1 << at);
+                }
+            }
+        }
+        partners
     }
 
     /// The automata under whose slots the index lists no rule, by bit, as the core finds them.
@@ -324,18 +367,68 @@ impl<'a> Twin<'a> {
                     continue;
                 }
             };
-            let end = scan(a, input, &mut tally.meter, |pattern| {
-                if fired.insert(a.base + pattern as u32) {
-                    ControlFlow::Continue(())
-                } else {
-                    ControlFlow::Break(())
-                }
-            });
-            match end {
-                ScanEnd::Complete => {}
-                ScanEnd::Quit => bump::<CHECKED>(&mut tally.counters.automaton_quits),
-                ScanEnd::Stopped => fired.overfull |= 1 << index,
+            let partners = self.partners[index] & todo;
+            if partners == 0 {
+                let end = scan(a, input, &mut tally.meter, |pattern| {
+                    insert(fired, a.base, pattern)
+                });
+                Self::ended::<CHECKED>(index, end, fired, tally);
+            } else {
+                todo &= !partners;
+                self.scan_lanes(index, partners, input, fired, tally);
             }
+        }
+    }
+
+    /// `RuleSet::scan_lanes`: `first` and its partners in one pass.
+    fn scan_lanes<const CHECKED: bool>(
+        &self,
+        first: usize,
+        partners: u32,
+        input: &[u16],
+        fired: &mut Fired,
+        tally: &mut Tally<CHECKED>,
+    ) {
+        let mut members = [first; LANES];
+        let mut lanes = 1;
+        let mut rest = partners;
+        while rest != 0 {
+            members[lanes] = rest.trailing_zeros() as usize;
+            rest &= rest - 1;
+            lanes += 1;
+        }
+        let dfas = members.map(|m| match &self.automata[m] {
+            Some(Scanner {
+                engine: Engine::Dfa { dfa, start, .. },
+                ..
+            }) => (dfa, *start),
+            _ => unreachable!("partners are DFAs"),
+        });
+        let mut ends = [ScanEnd::Complete; LANES];
+        Cursors::new(dfas).scan(
+            input,
+            &mut tally.meter,
+            &mut |lane: usize, pattern| {
+                let base = self.automata[members[lane]].as_ref().map_or(0, |a| a.base);
+                insert(fired, base, pattern)
+            },
+            &mut ends,
+        );
+        for (&index, &end) in members.iter().zip(&ends).take(lanes) {
+            Self::ended::<CHECKED>(index, end, fired, tally);
+        }
+    }
+
+    fn ended<const CHECKED: bool>(
+        index: usize,
+        end: ScanEnd,
+        fired: &mut Fired,
+        tally: &mut Tally<CHECKED>,
+    ) {
+        match end {
+            ScanEnd::Complete => {}
+            ScanEnd::Quit => bump::<CHECKED>(&mut tally.counters.automaton_quits),
+            ScanEnd::Stopped => fired.overfull |= 1 << index,
         }
     }
 
@@ -645,7 +738,7 @@ fn scan<const CHECKED: bool>(
     found: impl FnMut(usize) -> ControlFlow<()>,
 ) -> ScanEnd {
     match &a.engine {
-        Engine::Dfa { dfa, start } => scan_dfa(dfa, *start, input, meter, found),
+        Engine::Dfa { dfa, start, .. } => scan_dfa(dfa, *start, input, meter, found),
         Engine::Dictionary(d) => {
             let mut work = sensor_core::fold::Meter::default();
             let end = d.scan(input, &mut work, found);
@@ -690,17 +783,8 @@ fn special<const CHECKED: bool>(
     meter: &mut Meter<CHECKED>,
     found: &mut impl FnMut(usize) -> ControlFlow<()>,
 ) -> ControlFlow<ScanEnd> {
-    let state = cursor.state;
-    if dfa.is_match_state(state) {
-        if record(dfa, state, meter, found).is_break() {
-            return ControlFlow::Break(ScanEnd::Stopped);
-        }
-    } else if dfa.is_dead_state(state) {
-        return ControlFlow::Break(ScanEnd::Complete);
-    } else if dfa.is_quit_state(state) {
-        return ControlFlow::Break(ScanEnd::Quit);
-    } else {
-        cursor.quiet = Some(state);
+    if classify(dfa, cursor.state, meter, found)? {
+        cursor.quiet = Some(cursor.state);
     }
     ControlFlow::Continue(())
 }
@@ -752,6 +836,145 @@ fn scan_dfa<const CHECKED: bool>(
     match end {
         ControlFlow::Continue(()) => ScanEnd::Complete,
         ControlFlow::Break(end) => end,
+    }
+}
+
+/// `sensor_core::automaton`'s lanes: DFAs stepped together over one input, the meter made
+/// optional.
+struct Cursors<'d, 'a> {
+    dfas: [&'d DFA<&'a [u32]>; LANES],
+    states: [StateID; LANES],
+    quiet: [Option<StateID>; LANES],
+    live: u32,
+    fed: usize,
+}
+
+impl<'d, 'a> Cursors<'d, 'a> {
+    fn new(lanes: [(&'d DFA<&'a [u32]>, StateID); LANES]) -> Self {
+        Self {
+            dfas: lanes.map(|(dfa, _)| dfa),
+            states: lanes.map(|(_, start)| start),
+            quiet: [None; LANES],
+            live: u32::MAX,
+            fed: 0,
+        }
+    }
+
+    fn scan<const CHECKED: bool>(
+        mut self,
+        input: &[u16],
+        meter: &mut Meter<CHECKED>,
+        found: &mut impl FnMut(usize, usize) -> ControlFlow<()>,
+        ends: &mut [ScanEnd; LANES],
+    ) {
+        if self.walk(input, meter, found, ends).is_break() {
+            return;
+        }
+        if CHECKED {
+            self.fed += 1;
+        }
+        let lanes = self.dfas.iter().zip(&self.states).zip(ends.iter_mut());
+        for (lane, ((dfa, &state), end)) in lanes.enumerate() {
+            if self.live & (1 << lane) == 0 {
+                continue;
+            }
+            meter.charge(self.fed);
+            let last = dfa.next_eoi_state(state);
+            if dfa.is_match_state(last)
+                && record(dfa, last, meter, &mut |p| found(lane, p)).is_break()
+            {
+                *end = ScanEnd::Stopped;
+            }
+        }
+    }
+
+    fn walk<const CHECKED: bool>(
+        &mut self,
+        input: &[u16],
+        meter: &mut Meter<CHECKED>,
+        found: &mut impl FnMut(usize, usize) -> ControlFlow<()>,
+        ends: &mut [ScanEnd; LANES],
+    ) -> ControlFlow<()> {
+        let mut units = input.iter();
+        let mut utf8 = [0u8; 4];
+        while let Some(&unit) = units.next() {
+            match u8::try_from(unit) {
+                Ok(byte) if byte.is_ascii() => self.step(byte, meter, found, ends)?,
+                _ => {
+                    let bytes = decode(unit, &mut units).encode_utf8(&mut utf8);
+                    for &byte in bytes.as_bytes() {
+                        self.step(byte, meter, found, ends)?;
+                    }
+                }
+            }
+        }
+        ControlFlow::Continue(())
+    }
+
+    #[inline(always)]
+    fn step<const CHECKED: bool>(
+        &mut self,
+        byte: u8,
+        meter: &mut Meter<CHECKED>,
+        found: &mut impl FnMut(usize, usize) -> ControlFlow<()>,
+        ends: &mut [ScanEnd; LANES],
+    ) -> ControlFlow<()> {
+        if CHECKED {
+            self.fed += 1;
+        }
+        let lanes = self.dfas.iter().zip(&mut self.states).zip(&mut self.quiet);
+        for (lane, ((dfa, state), quiet)) in lanes.enumerate() {
+            if self.live & (1 << lane) == 0 {
+                continue;
+            }
+            *state = dfa.next_state(*state, byte);
+            if !dfa.is_special_state(*state) || *quiet == Some(*state) {
+                continue;
+            }
+            match classify(dfa, *state, meter, &mut |p| found(lane, p)) {
+                ControlFlow::Continue(true) => *quiet = Some(*state),
+                ControlFlow::Continue(false) => {}
+                ControlFlow::Break(end) => {
+                    meter.charge(self.fed);
+                    ends[lane] = end;
+                    self.live &= !(1 << lane);
+                }
+            }
+        }
+        if self.live == 0 {
+            return ControlFlow::Break(());
+        }
+        ControlFlow::Continue(())
+    }
+}
+
+/// `sensor_core::automaton`'s `classify`.
+fn classify<const CHECKED: bool>(
+    dfa: &DFA<&[u32]>,
+    state: StateID,
+    meter: &mut Meter<CHECKED>,
+    found: &mut impl FnMut(usize) -> ControlFlow<()>,
+) -> ControlFlow<ScanEnd, bool> {
+    if dfa.is_match_state(state) {
+        if record(dfa, state, meter, found).is_break() {
+            return ControlFlow::Break(ScanEnd::Stopped);
+        }
+        ControlFlow::Continue(false)
+    } else if dfa.is_dead_state(state) {
+        ControlFlow::Break(ScanEnd::Complete)
+    } else if dfa.is_quit_state(state) {
+        ControlFlow::Break(ScanEnd::Quit)
+    } else {
+        ControlFlow::Continue(true)
+    }
+}
+
+/// `sensor_core::eval`'s `insert`.
+fn insert(fired: &mut Fired, base: u32, pattern: usize) -> ControlFlow<()> {
+    if fired.insert(base + pattern as u32) {
+        ControlFlow::Continue(())
+    } else {
+        ControlFlow::Break(())
     }
 }
 
