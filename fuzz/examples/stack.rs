@@ -21,7 +21,7 @@ use sensor_core::schema::SENSOR_FIXED;
 use sensor_core::{ContentSlot, MatchBuffer, RuleSet};
 use sensor_fuzz::check::probe_events;
 use sensor_fuzz::events::values;
-use sensor_fuzz::seeds::{compile_source, sources};
+use sensor_fuzz::seeds::{seed_files, sources};
 use sensor_host::content::ContentBuf;
 
 const PAINT: u64 = 0x5A5A_5A5A_5A5A_5A5A;
@@ -76,10 +76,11 @@ struct Row {
 
 fn measure() -> Vec<Row> {
     let mut rows = Vec::new();
-    for source in sources() {
-        let Some(file) = compile_source(&source) else {
-            continue;
-        };
+    for (source, name, file) in sources().into_iter().flat_map(|s| {
+        seed_files(&s)
+            .into_iter()
+            .map(move |(n, f)| (s.clone(), n, f))
+    }) {
         let buf = ContentBuf::new(&file);
         let bytes = buf.as_bytes();
         let load = depth(&mut || {
@@ -132,7 +133,7 @@ fn measure() -> Vec<Row> {
             black_box(slot.clear());
         });
         rows.push(Row {
-            name: source.name,
+            name,
             rules: rules.rule_count(),
             load,
             load_into,

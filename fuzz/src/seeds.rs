@@ -259,11 +259,33 @@ fn sparse_seed_file(source: &Source) -> Option<Vec<u8>> {
     (sparse.len() <= MAX_SEED_FILE && Some(&sparse) != seed_file(source).as_ref()).then_some(sparse)
 }
 
-/// Each source's seed file, and its sparse variant where there is one, under their names.
-fn seed_files(source: &Source) -> Vec<(String, Vec<u8>)> {
+/// Largest DFA of a split seed, smallest first: small enough that a field's few globs or
+/// regexes take several DFAs, so that the sensor's lanes (DFAs of one field scanning together)
+/// are in the seeds. A limit some pattern does not fit alone refuses the source.
+const SPLIT_DFA_BYTES: [usize; 3] = [4 * 1024, 6 * 1024, 8 * 1024];
+
+/// A source compiled with the smallest DFAs of [`SPLIT_DFA_BYTES`] that compile it; `None`
+/// when that gives the same file as [`seed_file`] (one DFA a field already) or none compiles.
+fn split_seed_file(source: &Source) -> Option<Vec<u8>> {
+    let content = source::parse(&source.rules, &source.name).ok()?;
+    let split = SPLIT_DFA_BYTES.iter().find_map(|&dfa_bytes| {
+        let layout = Layout {
+            dfa_bytes,
+            ..Layout::default()
+        };
+        compile_with(&content, layout).ok()
+    })?;
+    let split = split.bytes;
+    (split.len() <= MAX_SEED_FILE && Some(&split) != seed_file(source).as_ref()).then_some(split)
+}
+
+/// Each source's seed file, and its sparse and split variants where there are some, under their
+/// names.
+pub fn seed_files(source: &Source) -> Vec<(String, Vec<u8>)> {
     let dense = seed_file(source).map(|f| (source.name.clone(), f));
     let sparse = sparse_seed_file(source).map(|f| (format!("{}-sparse", source.name), f));
-    dense.into_iter().chain(sparse).collect()
+    let split = split_seed_file(source).map(|f| (format!("{}-split", source.name), f));
+    dense.into_iter().chain(sparse).chain(split).collect()
 }
 
 /// Seeds for `channel_file`: every compiled source, and its sparse variant.
@@ -434,5 +456,24 @@ mod tests {
                 );
             }
         }
+    }
+
+    /// The split variants put the sensor's lanes in the seeds (and in the stack measurement,
+    /// which loads every seed file): some seed has DFAs that scan one field together.
+    #[test]
+    fn some_split_seed_scans_in_lanes() {
+        let laned: Vec<String> = sources()
+            .iter()
+            .flat_map(seed_files)
+            .filter(|(_, file)| {
+                let buf = ContentBuf::new(file);
+                RuleSet::load(buf.as_bytes(), &SENSOR_FIXED).is_ok_and(|r| r.laned_automata() > 0)
+            })
+            .map(|(name, _)| name)
+            .collect();
+        assert!(
+            laned.iter().all(|name| name.ends_with("-split")) && !laned.is_empty(),
+            "{laned:?}"
+        );
     }
 }
