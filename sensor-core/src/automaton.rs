@@ -9,8 +9,9 @@
 //! [`Dictionary`] holds the operands of the literal operators (equals, contains, ...) as an
 //! Aho-Corasick automaton over code units upper-cased by [`crate::fold::fold`], since those
 //! operators ignore case the way Windows compares names; it stays about the size of its
-//! patterns where a DFA of the same patterns would not. This module never builds automata: that
-//! is the host compiler's job.
+//! patterns where a DFA of the same patterns would not. Several DFAs over the same input may
+//! scan it in one pass as [`Lanes`], each reporting what it would alone. This module never
+//! builds automata: that is the host compiler's job.
 
 use core::ops::ControlFlow;
 

@@ -2,13 +2,13 @@
 //! allocation or recursion.
 //!
 //! An event is evaluated in two steps. First every automaton the rule index needs scans its
-//! field once, and the slots that fired (a DFA's patterns, a dictionary's keys) are kept in a
-//! short list ([`crate::fired`]). Then the rules run, in rule order: with a rule index, only the
-//! unindexed rules and those listed under a fired slot (the loader proved the others cannot
-//! match); without one, or when an automaton fired more slots than the list holds, every rule. A
-//! predicate an automaton tests is looked up in the list, or, for an overfull automaton, tested
-//! directly: literal operators compare their operands, globs and regexes rescan the field for
-//! their one pattern. Either way the verdict is the same; only the time differs.
+//! field once (DFAs of one field in pairs, [`crate::automaton::Lanes`]), and the slots that
+//! fired (a DFA's patterns, a dictionary's keys) are kept in a short list ([`crate::fired`]).
+//! Then the rules run, in rule order: with a rule index, only the unindexed rules and those
+//! listed under a fired slot (the loader proved the others cannot match); without one, or when
+//! an automaton fired more slots than the list holds, every rule. A predicate an automaton tests
+//! is looked up in the list, or, for an overfull automaton, tested directly: literal operators
+//! compare their operands, globs and regexes rescan the field for their one pattern. Either way the verdict is the same; only the time differs.
 //!
 //! An automaton under whose slots the index lists no rule is *lazy*: it scans only when a rule
 //! needs it. A rule runs first in three-valued logic ([`Partial`]), a predicate of a lazy
