@@ -4,8 +4,8 @@
 //!
 //! On a thread with a 1 MiB stack, the region below the stack pointer is filled with a pattern,
 //! one call runs, and the lowest overwritten byte gives the depth reached. Every rule source of
-//! the repository is loaded (for the fixed build) and every event of its seed input and the
-//! probe events are evaluated; the deepest evaluation is reported per source and overall. The
+//! the repository is loaded (for the fixed build), as compiled and in the seeds' `-sparse` and
+//! `-split` forms, and every event of its seed input and the probe events are evaluated; the deepest evaluation is reported per source and overall. The
 //! same content also goes through a `ContentSlot` (kept on the heap, as a driver keeps it in
 //! pool): update, a second update (so that there is a last-known-good), evaluation through the
 //! slot, rollback and clear. With `--max`, the exit status is 1 when the deepest evaluation is
@@ -21,7 +21,7 @@ use sensor_core::schema::SENSOR_FIXED;
 use sensor_core::{ContentSlot, MatchBuffer, RuleSet};
 use sensor_fuzz::check::probe_events;
 use sensor_fuzz::events::values;
-use sensor_fuzz::seeds::{seed_files, sources};
+use sensor_fuzz::seeds::{compile_source, seed_files, sources};
 use sensor_host::content::ContentBuf;
 
 const PAINT: u64 = 0x5A5A_5A5A_5A5A_5A5A;
@@ -77,9 +77,10 @@ struct Row {
 fn measure() -> Vec<Row> {
     let mut rows = Vec::new();
     for (source, name, file) in sources().into_iter().flat_map(|s| {
-        seed_files(&s)
-            .into_iter()
-            .map(move |(n, f)| (s.clone(), n, f))
+        let plain = compile_source(&s).map(|f| (s.name.clone(), f));
+        let variants = seed_files(&s).into_iter().filter(|(n, _)| *n != s.name);
+        let files: Vec<_> = plain.into_iter().chain(variants).collect();
+        files.into_iter().map(move |(n, f)| (s.clone(), n, f))
     }) {
         let buf = ContentBuf::new(&file);
         let bytes = buf.as_bytes();

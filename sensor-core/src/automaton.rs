@@ -70,7 +70,8 @@ enum Engine<'a> {
 struct Dfa<'a> {
     dfa: DFA<&'a [u32]>,
     start: StateID,
-    /// Whether the start state loops on some byte: the mark of an unanchored prefix.
+    /// Whether the start state loops on some byte: the mark of an unanchored prefix, whose DFA
+    /// reads the whole input (see [`Automaton::reads_whole_input`]).
     unanchored: bool,
 }
 
@@ -158,10 +159,11 @@ impl<'a> Automaton<'a> {
         self.field
     }
 
-    /// Whether the automaton is a DFA that reads the whole input: one whose start state loops
-    /// on some byte, the mark of an unanchored prefix. A DFA whose patterns all start at the
-    /// start of the input most often dies within a few bytes, and would gain nothing from a
-    /// [`Lanes`] scan.
+    /// Whether the automaton is a DFA known to read the whole input: one whose start state
+    /// loops on some byte, the mark of an unanchored prefix, which never dies. A DFA whose
+    /// patterns all start at the start of the input (the compiler's anchored DFAs, globs
+    /// among them) mostly dies within a few bytes and would gain little from a [`Lanes`]
+    /// scan; one that does not (`^.*x`) is missed by this test and scans alone.
     pub fn reads_whole_input(&self) -> bool {
         matches!(&self.engine, Engine::Dfa(d) if d.unanchored)
     }
@@ -437,7 +439,7 @@ impl<'r, 'a> Lanes<'r, 'a> {
                 let [end, ..] = &mut ends;
                 *end = first.scan(input, meter, |pattern| found(0, pattern));
             }
-            _ => Cursors::<LANES>::new(self.dfas).scan(input, meter, &mut found, &mut ends),
+            len => Cursors::<LANES>::new(self.dfas, len).scan(input, meter, &mut found, &mut ends),
         }
         ends
     }
@@ -457,12 +459,13 @@ struct Cursors<'r, 'a, const N: usize> {
 }
 
 impl<'r, 'a, const N: usize> Cursors<'r, 'a, N> {
-    fn new(dfas: [&'r Dfa<'a>; N]) -> Self {
+    /// Cursors at the start of the input for the first `len` of `dfas`; the others never step.
+    fn new(dfas: [&'r Dfa<'a>; N], len: usize) -> Self {
         Self {
             states: dfas.map(|d| d.start),
             dfas,
             quiet: [None; N],
-            live: u32::MAX,
+            live: bit(len.min(N)).map_or(u32::MAX, |b| b.wrapping_sub(1)),
             fed: 0,
         }
     }
@@ -672,6 +675,7 @@ mod tests {
             r"\MSSE-1234-server",
             "caf\u{e9}\\alpha\u{1F600}beta-9",
             r"\delta quits here",
+            r"q at once, then a long tail that no lane reads",
             r"\alphaalphaalpha",
         ]
         .iter()
@@ -686,7 +690,7 @@ mod tests {
 
     #[test]
     fn lanes_report_and_charge_what_lone_scans_would() {
-        let sets: [(&[&str], &[u8]); 4] = [
+        let sets: [(&[&str], &[u8]); 5] = [
             (
                 &[
                     r"\\alpha",
@@ -698,6 +702,7 @@ mod tests {
             (&[r"\\gamma", r"[0-9]{2}", "alpha$"], &[]),
             (&[r"^\\alpha", r"^\\pipe\\"], &[]),
             (&[r"quits", r"\\delta"], b"q"),
+            (&[r"tail", r"\\alpha"], b"q"),
         ];
         let built: std::vec::Vec<_> = sets.iter().map(|(p, q)| dfa_bytes(p, q)).collect();
         let automata: std::vec::Vec<Automaton<'_>> = built

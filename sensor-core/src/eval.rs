@@ -8,7 +8,10 @@
 //! listed under a fired slot (the loader proved the others cannot match); without one, or when
 //! an automaton fired more slots than the list holds, every rule. A predicate an automaton tests
 //! is looked up in the list, or, for an overfull automaton, tested directly: literal operators
-//! compare their operands, globs and regexes rescan the field for their one pattern. Either way the verdict is the same; only the time differs.
+//! compare their operands, globs and regexes rescan the field for their one pattern. Either way
+//! the verdict is the same; only the time differs. (Two DFAs in lanes report in the order their
+//! matches come, so when together they overfill the list, which of them is marked overfull
+//! depends on the input; the verdict does not, the work and predicate counts may.)
 //!
 //! An automaton under whose slots the index lists no rule is *lazy*: it scans only when a rule
 //! needs it. A rule runs first in three-valued logic ([`Partial`]), a predicate of a lazy
@@ -212,8 +215,9 @@ impl<'a> RuleSet<'a> {
     }
 
     /// Runs each automaton of `todo` (by bit, already marked scanned in `fired`) over its
-    /// field, and adds the patterns that matched to `fired`. DFAs that read the same field scan
-    /// it together, [`LANES`] at a time.
+    /// field, and adds the patterns that matched to `fired`. An automaton with partners in
+    /// `todo` (DFAs that read the whole input and the same field, grouped by the loader) scans
+    /// with them in one pass, [`LANES`] at a time.
     ///
     /// The caller marks them, at `Fired::new` for the eager ones: reading the mask back here,
     /// just after the list was zeroed, stalled on store forwarding and cost the Sigma set 4–7%.
@@ -229,10 +233,7 @@ impl<'a> RuleSet<'a> {
             };
             let partners = self.partners.get(index).map_or(0, |p| p & todo);
             if partners == 0 {
-                let end = automaton.scan(input, &mut tally.meter, |pattern| {
-                    insert(fired, automaton.base(), pattern)
-                });
-                self.ended(index, end, fired, tally);
+                self.scan_alone(index, automaton, input, fired, tally);
             } else {
                 todo &= !partners;
                 todo |= self.scan_lanes(index, partners, input, fired, tally);
@@ -240,8 +241,23 @@ impl<'a> RuleSet<'a> {
         }
     }
 
-    /// Scans `input` with DFA `first` and its `partners` (by bit) in one pass; returns those
-    /// it could not take, which the caller scans later.
+    /// Scans `input` with automaton `index` alone.
+    fn scan_alone(
+        &self,
+        index: usize,
+        automaton: &Automaton<'_>,
+        input: &[u16],
+        fired: &mut Fired,
+        tally: &mut Tally,
+    ) {
+        let end = automaton.scan(input, &mut tally.meter, |pattern| {
+            insert(fired, automaton.base(), pattern)
+        });
+        self.ended(index, end, fired, tally);
+    }
+
+    /// Scans `input` with DFA `first` and its `partners` (by bit) in one pass; returns the
+    /// partners it could not take, which the caller scans later.
     ///
     /// Never inlined: its frame would otherwise sit under every scan, lanes or not, on the
     /// evaluation's deepest stack path.
@@ -255,7 +271,11 @@ impl<'a> RuleSet<'a> {
         tally: &mut Tally,
     ) -> u32 {
         let automaton = |index: usize| self.automata.get(index).and_then(Option::as_ref);
-        let Some(mut lanes) = automaton(first).and_then(Lanes::new) else {
+        let Some(first_automaton) = automaton(first) else {
+            return partners;
+        };
+        let Some(mut lanes) = Lanes::new(first_automaton) else {
+            self.scan_alone(first, first_automaton, input, fired, tally);
             return partners;
         };
         let mut members = [first; LANES];

@@ -63,6 +63,10 @@ fn same_outcomes(
     let twin = Twin::new(split.as_bytes(), &SENSOR_FIXED).unwrap();
     let split = RuleSet::load(split.as_bytes(), &SENSOR_FIXED).unwrap();
     let whole = RuleSet::load(whole.as_bytes(), &SENSOR_FIXED).unwrap();
+    assert!(
+        split.laned_automata() >= 2,
+        "the split file must pair DFAs in lanes"
+    );
     let events: Vec<[Value<'_>; FIELD_COUNT_IPC]> = inputs
         .iter()
         .map(|e| e.as_slice().try_into().unwrap())

@@ -405,11 +405,13 @@ impl<'a> Twin<'a> {
             _ => unreachable!("partners are DFAs"),
         });
         let mut ends = [ScanEnd::Complete; LANES];
-        Cursors::new(dfas).scan(
+        Cursors::new(dfas, lanes).scan(
             input,
             &mut tally.meter,
             &mut |lane: usize, pattern| {
-                let base = self.automata[members[lane]].as_ref().map_or(0, |a| a.base);
+                let base = self.automata[members[lane]]
+                    .as_ref()
+                    .map_or(u32::MAX, |a| a.base);
                 insert(fired, base, pattern)
             },
             &mut ends,
@@ -850,12 +852,12 @@ struct Cursors<'d, 'a> {
 }
 
 impl<'d, 'a> Cursors<'d, 'a> {
-    fn new(lanes: [(&'d DFA<&'a [u32]>, StateID); LANES]) -> Self {
+    fn new(lanes: [(&'d DFA<&'a [u32]>, StateID); LANES], len: usize) -> Self {
         Self {
             dfas: lanes.map(|(dfa, _)| dfa),
             states: lanes.map(|(_, start)| start),
             quiet: [None; LANES],
-            live: u32::MAX,
+            live: (1 << len) - 1,
             fed: 0,
         }
     }
@@ -971,7 +973,7 @@ fn classify<const CHECKED: bool>(
 
 /// `sensor_core::eval`'s `insert`.
 fn insert(fired: &mut Fired, base: u32, pattern: usize) -> ControlFlow<()> {
-    if fired.insert(base + pattern as u32) {
+    if fired.insert(base.saturating_add(pattern as u32)) {
         ControlFlow::Continue(())
     } else {
         ControlFlow::Break(())
