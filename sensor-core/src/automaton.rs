@@ -501,6 +501,10 @@ impl<'r, 'a, const N: usize> Cursors<'r, 'a, N> {
 
     /// Feeds `input` to every lane, decoding as [`Dfa::walk`] does; breaks once no lane is
     /// left.
+    ///
+    /// The decoding loop is written out here and in [`Dfa::walk`] rather than shared through a
+    /// function taking the step as a closure: with that closure, the lanes' states no longer
+    /// stayed in registers and the 10,000-rule set went from 183 to 285 ns per event.
     fn walk(
         &mut self,
         input: &[u16],

@@ -159,6 +159,15 @@ fn insert(fired: &mut Fired, base: u32, pattern: usize) -> ControlFlow<()> {
     }
 }
 
+/// Counts how automaton `index`'s scan ended.
+fn ended(index: usize, end: ScanEnd, fired: &mut Fired, tally: &mut Tally) {
+    match end {
+        ScanEnd::Complete => {}
+        ScanEnd::Quit => bump(&mut tally.counters.automaton_quits),
+        ScanEnd::Stopped => fired.mark_overfull(index),
+    }
+}
+
 fn bump(counter: &mut u32) {
     *counter = counter.saturating_add(1);
 }
@@ -253,7 +262,7 @@ impl<'a> RuleSet<'a> {
         let end = automaton.scan(input, &mut tally.meter, |pattern| {
             insert(fired, automaton.base(), pattern)
         });
-        self.ended(index, end, fired, tally);
+        ended(index, end, fired, tally);
     }
 
     /// Scans `input` with DFA `first` and its `partners` (by bit) in one pass; returns the
@@ -298,18 +307,9 @@ impl<'a> RuleSet<'a> {
             insert(fired, base, pattern)
         });
         for (&index, &end) in members.iter().zip(&ends).take(lanes.count()) {
-            self.ended(index, end, fired, tally);
+            ended(index, end, fired, tally);
         }
         left
-    }
-
-    /// Counts how automaton `index`'s scan ended.
-    fn ended(&self, index: usize, end: ScanEnd, fired: &mut Fired, tally: &mut Tally) {
-        match end {
-            ScanEnd::Complete => {}
-            ScanEnd::Quit => bump(&mut tally.counters.automaton_quits),
-            ScanEnd::Stopped => fired.mark_overfull(index),
-        }
     }
 
     /// Runs rule `rule` and reports it to `sink` if it matched.
