@@ -3,7 +3,9 @@
 //! `RuleSet::evaluate` in it once the set is compiled.
 //!
 //! `cargo run --release -p sensor-host --example evaluate_loop -- 10000 15` (rules, seconds,
-//! and optionally the number of events, 2,000 as in the bench by default, and a cache file).
+//! and optionally the number of events, 2,000 as in the bench by default, a cache file, and
+//! the engine: `core` by default, or the bench's twin interpreter, `checked` or `unchecked`, to
+//! see where the cost of the run-time checks goes).
 //! Rules `sigma` loads the bench's Sigma set instead of a generated one. A cache file that exists
 //! is loaded in place of compiling (the 10,000-rule set takes minutes); one that does not is
 //! written once the set is compiled, so that builds compared one after the other run the same
@@ -14,7 +16,8 @@ use std::hint::black_box;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use sensor_core::{MatchBuffer, RuleSet};
+use sensor_core::{MatchBuffer, RuleSet, Value, Verdict};
+use sensor_host::bench::checks::Twin;
 use sensor_host::bench::events::EventSet;
 use sensor_host::bench::{self, generate, SENSOR};
 use sensor_host::content::ContentBuf;
@@ -32,8 +35,17 @@ fn main() -> Result<(), String> {
     let run_for = Duration::from_secs(number(15)?);
     let count = usize::try_from(number(EVENTS)?).map_err(|e| e.to_string())?;
     let (name, bytes) = content(rules.as_deref(), args.next().as_deref().map(Path::new))?;
+    let engine = args.next().unwrap_or_else(|| "core".into());
     let loaded =
         RuleSet::load(bytes.as_bytes(), &SENSOR).map_err(|e| format!("{name}: refused: {e:?}"))?;
+    let twin =
+        Twin::new(bytes.as_bytes(), &SENSOR).map_err(|e| format!("{name}: twin: {e:?}"))?;
+    let evaluate: &dyn Fn(&[Value<'_>], &mut MatchBuffer<64>) -> Verdict = match engine.as_str() {
+        "core" => &|values, matches| loaded.evaluate(values, matches),
+        "checked" => &|values, matches| twin.evaluate::<true>(values, matches),
+        "unchecked" => &|values, matches| twin.evaluate::<false>(values, matches),
+        other => return Err(format!("{other}: the engine is core, checked or unchecked")),
+    };
     let events = EventSet::synthetic(count, SEED);
     let inputs = events.inputs();
     let mut matches = MatchBuffer::<64>::default();
@@ -42,13 +54,13 @@ fn main() -> Result<(), String> {
     while started.elapsed() < run_for {
         for values in &inputs {
             matches.clear();
-            black_box(loaded.evaluate(black_box(values), &mut matches));
+            black_box(evaluate(black_box(values), &mut matches));
         }
         rounds += 1;
     }
     let evaluations = f64::from(rounds) * inputs.len() as f64;
     let ns = started.elapsed().as_nanos() as f64 / evaluations;
-    println!("{name}: {ns:.0} ns per event over {rounds} rounds");
+    println!("{name}, {engine}: {ns:.0} ns per event over {rounds} rounds");
     Ok(())
 }
 
