@@ -380,7 +380,12 @@ impl<'a> Twin<'a> {
         }
     }
 
-    /// `RuleSet::scan_lanes`: `first` and its partners in one pass.
+    /// `RuleSet::scan_lanes`: `first` and its partners in one pass. Never inlined, as the
+    /// core's, and nor is the lanes' scan (the core's `Lanes::scan` is a function of its own):
+    /// inlined into `scan`, the lanes' loop kept its DFAs and byte count on the stack and the
+    /// checked twin ran 8% behind the core at 10,000 rules, a cost of the twin's layout that the
+    /// bench then counted as the checks'.
+    #[inline(never)]
     fn scan_lanes<const CHECKED: bool>(
         &self,
         first: usize,
@@ -862,6 +867,7 @@ impl<'d, 'a> Cursors<'d, 'a> {
         }
     }
 
+    #[inline(never)]
     fn scan<const CHECKED: bool>(
         mut self,
         input: &[u16],
