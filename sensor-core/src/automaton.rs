@@ -24,7 +24,7 @@ use regex_automata::Anchored;
 use crate::dictionary::{Dictionary, Malformed};
 use crate::fired::bit;
 use crate::fold::Meter;
-use crate::limits::MAX_PATTERNS_PER_AUTOMATON;
+use crate::limits::{MAX_FILE_BYTES, MAX_PATTERNS_PER_AUTOMATON};
 
 /// Why a serialized automaton cannot be used.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -75,13 +75,21 @@ struct Dfa<'a> {
     unanchored: bool,
 }
 
+/// A state id no DFA the loader takes can reach, for a [`Cursor::quiet`] that names no state
+/// yet: `DFA::from_bytes` holds every state id below its table's length, and a table is
+/// smaller than the largest channel file.
+const NO_STATE: StateID = StateID::MAX;
+
+const _: () = assert!(MAX_FILE_BYTES / 4 < StateID::LIMIT - 1);
+
 /// Where a DFA scan stands.
 struct Cursor {
     /// The state the bytes fed so far led to.
     state: StateID,
     /// The last special state found to need nothing (an accelerated state, most often, which
     /// the DFA loops in over most bytes): entering it again needs no look at what it is.
-    quiet: Option<StateID>,
+    /// [`NO_STATE`] until there is one.
+    quiet: StateID,
     /// Bytes fed, and the end of input once fed: one unit of work each, charged once the scan
     /// is over, which keeps the meter out of the loop and charges the same total.
     steps: usize,
@@ -277,7 +285,7 @@ impl<'a> Dfa<'a> {
     ) -> ControlFlow<ScanEnd> {
         cursor.steps = cursor.steps.wrapping_add(1);
         cursor.state = self.dfa.next_state(cursor.state, byte);
-        if self.dfa.is_special_state(cursor.state) && cursor.quiet != Some(cursor.state) {
+        if self.dfa.is_special_state(cursor.state) && cursor.quiet != cursor.state {
             return self.special(cursor, meter, found);
         }
         ControlFlow::Continue(())
@@ -292,7 +300,7 @@ impl<'a> Dfa<'a> {
         found: &mut impl FnMut(usize) -> ControlFlow<()>,
     ) -> ControlFlow<ScanEnd> {
         if self.classify(cursor.state, meter, found)? {
-            cursor.quiet = Some(cursor.state);
+            cursor.quiet = cursor.state;
         }
         ControlFlow::Continue(())
     }
@@ -363,7 +371,7 @@ impl<'a> Dfa<'a> {
     ) -> ScanEnd {
         let mut cursor = Cursor {
             state: self.start,
-            quiet: None,
+            quiet: NO_STATE,
             steps: 0,
         };
         let end = self.walk(input, &mut cursor, meter, &mut found);
@@ -451,7 +459,7 @@ struct Cursors<'r, 'a, const N: usize> {
     /// The state each lane's bytes led to.
     states: [StateID; N],
     /// Each lane's last special state that needed nothing, as [`Cursor::quiet`].
-    quiet: [Option<StateID>; N],
+    quiet: [StateID; N],
     /// The lanes still scanning, by bit.
     live: u32,
     /// Bytes fed, as [`Cursor::steps`]: charged to a lane when it stops.
@@ -464,7 +472,7 @@ impl<'r, 'a, const N: usize> Cursors<'r, 'a, N> {
         Self {
             states: dfas.map(|d| d.start),
             dfas,
-            quiet: [None; N],
+            quiet: [NO_STATE; N],
             live: bit(len.min(N)).map_or(u32::MAX, |b| b.wrapping_sub(1)),
             fed: 0,
         }
@@ -545,11 +553,11 @@ impl<'r, 'a, const N: usize> Cursors<'r, 'a, N> {
                 continue;
             }
             *state = dfa.dfa.next_state(*state, byte);
-            if !dfa.dfa.is_special_state(*state) || *quiet == Some(*state) {
+            if !dfa.dfa.is_special_state(*state) || *quiet == *state {
                 continue;
             }
             match dfa.classify(*state, meter, &mut |pattern| found(lane, pattern)) {
-                ControlFlow::Continue(true) => *quiet = Some(*state),
+                ControlFlow::Continue(true) => *quiet = *state,
                 ControlFlow::Continue(false) => {}
                 ControlFlow::Break(end) => {
                     meter.charge(self.fed);

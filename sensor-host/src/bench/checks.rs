@@ -758,11 +758,12 @@ fn scan<const CHECKED: bool>(
     }
 }
 
-/// `sensor_core::automaton`'s cursor: the state, the last special state that needed nothing,
-/// and the bytes fed, charged once at the end.
+/// `sensor_core::automaton`'s cursor: the state, the last special state that needed nothing
+/// (`StateID::MAX`, which no loaded table reaches, until there is one), and the bytes fed,
+/// charged once at the end.
 struct Cursor {
     state: StateID,
-    quiet: Option<StateID>,
+    quiet: StateID,
     steps: usize,
 }
 
@@ -778,7 +779,7 @@ fn step<const CHECKED: bool>(
         cursor.steps += 1;
     }
     cursor.state = dfa.next_state(cursor.state, byte);
-    if dfa.is_special_state(cursor.state) && cursor.quiet != Some(cursor.state) {
+    if dfa.is_special_state(cursor.state) && cursor.quiet != cursor.state {
         return special(dfa, cursor, meter, found);
     }
     ControlFlow::Continue(())
@@ -791,7 +792,7 @@ fn special<const CHECKED: bool>(
     found: &mut impl FnMut(usize) -> ControlFlow<()>,
 ) -> ControlFlow<ScanEnd> {
     if classify(dfa, cursor.state, meter, found)? {
-        cursor.quiet = Some(cursor.state);
+        cursor.quiet = cursor.state;
     }
     ControlFlow::Continue(())
 }
@@ -835,7 +836,7 @@ fn scan_dfa<const CHECKED: bool>(
 ) -> ScanEnd {
     let mut cursor = Cursor {
         state: start,
-        quiet: None,
+        quiet: StateID::MAX,
         steps: 0,
     };
     let end = walk(dfa, input, &mut cursor, meter, &mut found);
@@ -851,7 +852,7 @@ fn scan_dfa<const CHECKED: bool>(
 struct Cursors<'d, 'a> {
     dfas: [&'d DFA<&'a [u32]>; LANES],
     states: [StateID; LANES],
-    quiet: [Option<StateID>; LANES],
+    quiet: [StateID; LANES],
     live: u32,
     fed: usize,
 }
@@ -861,7 +862,7 @@ impl<'d, 'a> Cursors<'d, 'a> {
         Self {
             dfas: lanes.map(|(dfa, _)| dfa),
             states: lanes.map(|(_, start)| start),
-            quiet: [None; LANES],
+            quiet: [StateID::MAX; LANES],
             live: (1 << len) - 1,
             fed: 0,
         }
@@ -936,11 +937,11 @@ impl<'d, 'a> Cursors<'d, 'a> {
                 continue;
             }
             *state = dfa.next_state(*state, byte);
-            if !dfa.is_special_state(*state) || *quiet == Some(*state) {
+            if !dfa.is_special_state(*state) || *quiet == *state {
                 continue;
             }
             match classify(dfa, *state, meter, &mut |p| found(lane, p)) {
-                ControlFlow::Continue(true) => *quiet = Some(*state),
+                ControlFlow::Continue(true) => *quiet = *state,
                 ControlFlow::Continue(false) => {}
                 ControlFlow::Break(end) => {
                     meter.charge(self.fed);
