@@ -2,14 +2,14 @@
 //! allocation or recursion.
 //!
 //! An event is evaluated in two steps. First every automaton the rule index needs scans its
-//! field once (DFAs of one field in pairs, [`crate::automaton::Lanes`]), and the slots that
+//! field once (DFAs of one field together, [`crate::automaton::Lanes`]), and the slots that
 //! fired (a DFA's patterns, a dictionary's keys) are kept in a short list ([`crate::fired`]).
 //! Then the rules run, in rule order: with a rule index, only the unindexed rules and those
 //! listed under a fired slot (the loader proved the others cannot match); without one, or when
 //! an automaton fired more slots than the list holds, every rule. A predicate an automaton tests
 //! is looked up in the list, or, for an overfull automaton, tested directly: literal operators
 //! compare their operands, globs and regexes rescan the field for their one pattern. Either way
-//! the verdict is the same; only the time differs. (Two DFAs in lanes report in the order their
+//! the verdict is the same; only the time differs. (DFAs in lanes report in the order their
 //! matches come, so when together they overfill the list, which of them is marked overfull
 //! depends on the input; the verdict does not, the work and predicate counts may.)
 //!
