@@ -38,8 +38,7 @@ fn main() -> Result<(), String> {
     let engine = args.next().unwrap_or_else(|| "core".into());
     let loaded =
         RuleSet::load(bytes.as_bytes(), &SENSOR).map_err(|e| format!("{name}: refused: {e:?}"))?;
-    let twin =
-        Twin::new(bytes.as_bytes(), &SENSOR).map_err(|e| format!("{name}: twin: {e:?}"))?;
+    let twin = Twin::new(bytes.as_bytes(), &SENSOR).map_err(|e| format!("{name}: twin: {e:?}"))?;
     let evaluate: &dyn Fn(&[Value<'_>], &mut MatchBuffer<64>) -> Verdict = match engine.as_str() {
         "core" => &|values, matches| loaded.evaluate(values, matches),
         "checked" => &|values, matches| twin.evaluate::<true>(values, matches),

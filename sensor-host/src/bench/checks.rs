@@ -16,7 +16,9 @@
 //!
 //! The difference between the two is the cost of the checks and the meter. What both keep, and
 //! this does not measure: the channel-file accessors' own bounds checks (each record read
-//! returns an `Option`), the program decoder, and Rust's slice checks.
+//! returns an `Option`), the program decoder, Rust's slice checks, and the meter inside the
+//! scans both take from the core as they are: a dictionary's, and DFAs scanning in lanes
+//! (`Twin::scan_lanes` says why).
 
 use std::ops::ControlFlow;
 
@@ -25,7 +27,7 @@ use regex_automata::dfa::Automaton as _;
 use regex_automata::util::primitives::StateID;
 use regex_automata::util::start;
 use regex_automata::Anchored;
-use sensor_core::automaton::{decode, LANES};
+use sensor_core::automaton::{decode, Automaton, Form, Lanes, ScanEnd, LANES};
 use sensor_core::channel::{ChannelFile, AUTOMATON_DICTIONARY};
 use sensor_core::dictionary::Dictionary;
 use sensor_core::error::Section;
@@ -149,6 +151,8 @@ enum Engine<'a> {
         dfa: DFA<&'a [u32]>,
         start: StateID,
         unanchored: bool,
+        /// The core's view of the same DFA, which the twin's lanes scan with.
+        core: Automaton<'a>,
     },
     Dictionary(Dictionary<'a>),
 }
@@ -203,6 +207,8 @@ impl<'a> Twin<'a> {
                 let engine = if entry.flags == AUTOMATON_DICTIONARY {
                     Engine::Dictionary(Dictionary::load(bytes).ok()?)
                 } else {
+                    let field = u8::try_from(entry.field).ok()?;
+                    let core = Automaton::load(bytes, field, Form::Dfa, 0).ok()?;
                     let (dfa, _) = DFA::from_bytes(bytes).ok()?;
                     let start = dfa
                         .start_state(&start::Config::new().anchored(Anchored::No))
@@ -212,6 +218,7 @@ impl<'a> Twin<'a> {
                         dfa,
                         start,
                         unanchored,
+                        core,
                     }
                 };
                 Some(Scanner {
@@ -380,11 +387,12 @@ impl<'a> Twin<'a> {
         }
     }
 
-    /// `RuleSet::scan_lanes`: `first` and its partners in one pass. Never inlined, as the
-    /// core's, and nor is the lanes' scan (the core's `Lanes::scan` is a function of its own):
-    /// inlined into `scan`, the lanes' loop kept its DFAs and byte count on the stack and the
-    /// checked twin ran 8% behind the core at 10,000 rules, a cost of the twin's layout that the
-    /// bench then counted as the checks'.
+    /// `RuleSet::scan_lanes`: `first` and its partners in one pass, with the core's own
+    /// [`Lanes`], as dictionaries are scanned with the core's own code. A copy of the lanes' loop
+    /// ran from 8% slower to 6% faster than the core's with the same checks, by how the
+    /// compiler happened to spill its registers, which the bench then counted as the checks'
+    /// cost. The one check in that loop, its byte count, measured free: the core built without
+    /// it ran no faster. Never inlined, as the core's.
     #[inline(never)]
     fn scan_lanes<const CHECKED: bool>(
         &self,
@@ -394,34 +402,31 @@ impl<'a> Twin<'a> {
         fired: &mut Fired,
         tally: &mut Tally<CHECKED>,
     ) {
+        let core = |index: usize| match &self.automata[index] {
+            Some(Scanner {
+                engine: Engine::Dfa { core, .. },
+                ..
+            }) => core,
+            _ => unreachable!("partners are DFAs"),
+        };
         let mut members = [first; LANES];
-        let mut lanes = 1;
+        let mut lanes = Lanes::new(core(first)).expect("partners are DFAs");
         let mut rest = partners;
         while rest != 0 {
-            members[lanes] = rest.trailing_zeros() as usize;
+            let index = rest.trailing_zeros() as usize;
             rest &= rest - 1;
-            lanes += 1;
+            members[lanes.count()] = index;
+            assert!(lanes.push(core(index)), "at most {LANES} partners");
         }
-        let dfas = members.map(|m| match &self.automata[m] {
-            Some(Scanner {
-                engine: Engine::Dfa { dfa, start, .. },
-                ..
-            }) => (dfa, *start),
-            _ => unreachable!("partners are DFAs"),
+        let mut work = sensor_core::fold::Meter::default();
+        let ends = lanes.scan(input, &mut work, |lane, pattern| {
+            let base = self.automata[members[lane]]
+                .as_ref()
+                .map_or(u32::MAX, |a| a.base);
+            insert(fired, base, pattern)
         });
-        let mut ends = [ScanEnd::Complete; LANES];
-        Cursors::new(dfas, lanes).scan(
-            input,
-            &mut tally.meter,
-            &mut |lane: usize, pattern| {
-                let base = self.automata[members[lane]]
-                    .as_ref()
-                    .map_or(u32::MAX, |a| a.base);
-                insert(fired, base, pattern)
-            },
-            &mut ends,
-        );
-        for (&index, &end) in members.iter().zip(&ends).take(lanes) {
+        tally.meter.charge(work.used() as usize);
+        for (&index, &end) in members.iter().zip(&ends).take(lanes.count()) {
             Self::ended::<CHECKED>(index, end, fired, tally);
         }
     }
@@ -715,13 +720,6 @@ fn integer(p: &Predicate, value: u64) -> bool {
     }
 }
 
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum ScanEnd {
-    Complete,
-    Quit,
-    Stopped,
-}
-
 fn record<const CHECKED: bool>(
     dfa: &DFA<&[u32]>,
     state: StateID,
@@ -844,116 +842,6 @@ fn scan_dfa<const CHECKED: bool>(
     match end {
         ControlFlow::Continue(()) => ScanEnd::Complete,
         ControlFlow::Break(end) => end,
-    }
-}
-
-/// `sensor_core::automaton`'s lanes: DFAs stepped together over one input, the meter made
-/// optional.
-struct Cursors<'d, 'a> {
-    dfas: [&'d DFA<&'a [u32]>; LANES],
-    states: [StateID; LANES],
-    quiet: [StateID; LANES],
-    live: u32,
-    fed: usize,
-}
-
-impl<'d, 'a> Cursors<'d, 'a> {
-    fn new(lanes: [(&'d DFA<&'a [u32]>, StateID); LANES], len: usize) -> Self {
-        Self {
-            dfas: lanes.map(|(dfa, _)| dfa),
-            states: lanes.map(|(_, start)| start),
-            quiet: [StateID::MAX; LANES],
-            live: (1 << len) - 1,
-            fed: 0,
-        }
-    }
-
-    #[inline(never)]
-    fn scan<const CHECKED: bool>(
-        mut self,
-        input: &[u16],
-        meter: &mut Meter<CHECKED>,
-        found: &mut impl FnMut(usize, usize) -> ControlFlow<()>,
-        ends: &mut [ScanEnd; LANES],
-    ) {
-        if self.walk(input, meter, found, ends).is_break() {
-            return;
-        }
-        if CHECKED {
-            self.fed += 1;
-        }
-        let lanes = self.dfas.iter().zip(&self.states).zip(ends.iter_mut());
-        for (lane, ((dfa, &state), end)) in lanes.enumerate() {
-            if self.live & (1 << lane) == 0 {
-                continue;
-            }
-            meter.charge(self.fed);
-            let last = dfa.next_eoi_state(state);
-            if dfa.is_match_state(last)
-                && record(dfa, last, meter, &mut |p| found(lane, p)).is_break()
-            {
-                *end = ScanEnd::Stopped;
-            }
-        }
-    }
-
-    fn walk<const CHECKED: bool>(
-        &mut self,
-        input: &[u16],
-        meter: &mut Meter<CHECKED>,
-        found: &mut impl FnMut(usize, usize) -> ControlFlow<()>,
-        ends: &mut [ScanEnd; LANES],
-    ) -> ControlFlow<()> {
-        let mut units = input.iter();
-        let mut utf8 = [0u8; 4];
-        while let Some(&unit) = units.next() {
-            match u8::try_from(unit) {
-                Ok(byte) if byte.is_ascii() => self.step(byte, meter, found, ends)?,
-                _ => {
-                    let bytes = decode(unit, &mut units).encode_utf8(&mut utf8);
-                    for &byte in bytes.as_bytes() {
-                        self.step(byte, meter, found, ends)?;
-                    }
-                }
-            }
-        }
-        ControlFlow::Continue(())
-    }
-
-    #[inline(always)]
-    fn step<const CHECKED: bool>(
-        &mut self,
-        byte: u8,
-        meter: &mut Meter<CHECKED>,
-        found: &mut impl FnMut(usize, usize) -> ControlFlow<()>,
-        ends: &mut [ScanEnd; LANES],
-    ) -> ControlFlow<()> {
-        if CHECKED {
-            self.fed += 1;
-        }
-        let lanes = self.dfas.iter().zip(&mut self.states).zip(&mut self.quiet);
-        for (lane, ((dfa, state), quiet)) in lanes.enumerate() {
-            if self.live & (1 << lane) == 0 {
-                continue;
-            }
-            *state = dfa.next_state(*state, byte);
-            if !dfa.is_special_state(*state) || *quiet == *state {
-                continue;
-            }
-            match classify(dfa, *state, meter, &mut |p| found(lane, p)) {
-                ControlFlow::Continue(true) => *quiet = *state,
-                ControlFlow::Continue(false) => {}
-                ControlFlow::Break(end) => {
-                    meter.charge(self.fed);
-                    ends[lane] = end;
-                    self.live &= !(1 << lane);
-                }
-            }
-        }
-        if self.live == 0 {
-            return ControlFlow::Break(());
-        }
-        ControlFlow::Continue(())
     }
 }
 
