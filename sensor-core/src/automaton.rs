@@ -578,8 +578,8 @@ impl<'r, 'a, const N: usize> Cursors<'r, 'a, N> {
 
 /// The character that starts with `unit`, taking its low surrogate from `rest` when `unit` is
 /// a high surrogate followed by one; an unpaired surrogate is U+FFFD, as `char::decode_utf16`
-/// has it. Public so that a copy of the DFA scan (the host's benchmark twin) decodes alike.
-pub fn decode(unit: u16, rest: &mut core::slice::Iter<'_, u16>) -> char {
+/// has it.
+fn decode(unit: u16, rest: &mut core::slice::Iter<'_, u16>) -> char {
     let next = rest.as_slice().first().copied();
     match char::decode_utf16(core::iter::once(unit).chain(next)).next() {
         Some(Ok(c)) => {

@@ -4,7 +4,7 @@
 //! The core cannot switch its checks off, and must not be changed for a benchmark. So this
 //! module carries a second copy of the interpreter, over the same validated channel file and
 //! the same public pieces of the core (`ChannelFile` accessors, `Instruction`, `Partial`,
-//! `fold::fold`, the serialized DFAs), written once and instantiated twice:
+//! `fold::fold`, the loaded automata), written once and instantiated twice:
 //!
 //! - `evaluate::<true>` does what `RuleSet::evaluate` does, step for step: bounds-checked input
 //!   access (the 21-versus-20 check), type and length checks with their counters, and every
@@ -16,22 +16,20 @@
 //!
 //! The difference between the two is the cost of the checks and the meter. What both keep, and
 //! this does not measure: the channel-file accessors' own bounds checks (each record read
-//! returns an `Option`), the program decoder, Rust's slice checks, and the meter inside the
-//! scans both take from the core as they are: a dictionary's, and DFAs scanning in lanes
-//! (`Twin::scan_lanes` says why).
+//! returns an `Option`), the program decoder, Rust's slice checks, and the scans, which both
+//! run with the core's own automata, lanes and meter. Copies of the DFA loops, with the meter's
+//! byte count made optional, measured their compiler's register choices more than the checks:
+//! at 10,000 rules the checked copy ran from 6% faster to 8% slower than the core, and at 100
+//! rules the unchecked copy gained 5 ns from a change that did not touch the checks. The
+//! scans' one check, the byte count, was measured on the core directly instead: builds without
+//! it ran no faster (`docs/performance.md`, "Checks and meter").
 
 use std::ops::ControlFlow;
 
-use regex_automata::dfa::dense::DFA;
-use regex_automata::dfa::Automaton as _;
-use regex_automata::util::primitives::StateID;
-use regex_automata::util::start;
-use regex_automata::Anchored;
-use sensor_core::automaton::{decode, Automaton, Form, Lanes, ScanEnd, LANES};
+use sensor_core::automaton::{Automaton, Form, Lanes, ScanEnd, LANES};
 use sensor_core::channel::{ChannelFile, AUTOMATON_DICTIONARY};
-use sensor_core::dictionary::Dictionary;
 use sensor_core::error::Section;
-use sensor_core::fold::{fold, Operand};
+use sensor_core::fold::{fold, Meter as Work, Operand};
 use sensor_core::limits::MAX_FIRED;
 use sensor_core::op::{Action, Level, Operator, Scanned, ALL, NEGATE};
 use sensor_core::program::{Instruction, Partial};
@@ -133,48 +131,6 @@ impl Predicate {
     }
 }
 
-/// A loaded automaton, as the core holds it.
-#[derive(Clone, Debug)]
-struct Scanner<'a> {
-    engine: Engine<'a>,
-    field: usize,
-    base: u32,
-}
-
-#[derive(Clone, Debug)]
-#[allow(
-    clippy::large_enum_variant,
-    reason = "laid out as the core lays out its automata, so both pay the same indirections"
-)]
-enum Engine<'a> {
-    Dfa {
-        dfa: DFA<&'a [u32]>,
-        start: StateID,
-        unanchored: bool,
-        /// The core's view of the same DFA, which the twin's lanes scan with.
-        core: Automaton<'a>,
-    },
-    Dictionary(Dictionary<'a>),
-}
-
-impl Engine<'_> {
-    /// Rule-index slots: what a scan reports.
-    fn slots(&self) -> usize {
-        match self {
-            Engine::Dfa { dfa, .. } => dfa.pattern_len(),
-            Engine::Dictionary(d) => d.keys(),
-        }
-    }
-
-    /// What a scan reports for `pattern`.
-    fn reported(&self, pattern: usize) -> Option<usize> {
-        match self {
-            Engine::Dfa { .. } => Some(pattern),
-            Engine::Dictionary(d) => d.key(pattern),
-        }
-    }
-}
-
 /// The shape of the rule index: the three list lengths of the triggers section.
 #[derive(Clone, Copy, Debug)]
 struct Index {
@@ -186,7 +142,7 @@ struct Index {
 #[derive(Clone, Debug)]
 pub struct Twin<'a> {
     file: ChannelFile<'a>,
-    automata: Vec<Option<Scanner<'a>>>,
+    automata: Vec<Option<Automaton<'a>>>,
     index: Option<Index>,
     eager: u32,
     partners: Vec<u32>,
@@ -202,33 +158,17 @@ impl<'a> Twin<'a> {
         let mut automata = Vec::new();
         let mut base = 0u32;
         for index in 0..file.automaton_count().unwrap_or(0) {
-            let scanner = file.automaton_entry(index).and_then(|entry| {
-                let bytes = file.automaton_bytes(entry)?;
-                let engine = if entry.flags == AUTOMATON_DICTIONARY {
-                    Engine::Dictionary(Dictionary::load(bytes).ok()?)
+            let automaton = file.automaton_entry(index).and_then(|entry| {
+                let form = if entry.flags == AUTOMATON_DICTIONARY {
+                    Form::Dictionary
                 } else {
-                    let field = u8::try_from(entry.field).ok()?;
-                    let core = Automaton::load(bytes, field, Form::Dfa, 0).ok()?;
-                    let (dfa, _) = DFA::from_bytes(bytes).ok()?;
-                    let start = dfa
-                        .start_state(&start::Config::new().anchored(Anchored::No))
-                        .ok()?;
-                    let unanchored = (0..=u8::MAX).any(|b| dfa.next_state(start, b) == start);
-                    Engine::Dfa {
-                        dfa,
-                        start,
-                        unanchored,
-                        core,
-                    }
+                    Form::Dfa
                 };
-                Some(Scanner {
-                    engine,
-                    field: entry.field as usize,
-                    base,
-                })
+                let field = u8::try_from(entry.field).ok()?;
+                Automaton::load(file.automaton_bytes(entry)?, field, form, base).ok()
             });
-            base += scanner.as_ref().map_or(0, |s| s.engine.slots() as u32);
-            automata.push(scanner);
+            base += automaton.as_ref().map_or(0, |a| a.slots() as u32);
+            automata.push(automaton);
         }
         let index = (file.count(Section::Triggers) > 0)
             .then(|| file.triggers_header())
@@ -255,11 +195,7 @@ impl<'a> Twin<'a> {
     /// Per automaton, the others it scans with in lanes, grouped as the core groups them.
     fn partners(&self, lazy: u32) -> Vec<u32> {
         let key = |at: usize| match &self.automata[at] {
-            Some(Scanner {
-                engine: Engine::Dfa { unanchored, .. },
-                field,
-                ..
-            }) if *unanchored => Some((*field, lazy & (1 << at) != 0)),
+            Some(a) if a.reads_whole_input() => Some((a.field(), lazy & (1 << at) != 0)),
             _ => None,
         };
         let mut partners = vec![0u32; self.automata.len()];
@@ -292,8 +228,8 @@ impl<'a> Twin<'a> {
             let Some(a) = a else {
                 continue;
             };
-            let first = index.unindexed + a.base as usize;
-            if self.word(first) == self.word(first + a.engine.slots()) {
+            let first = index.unindexed + a.base() as usize;
+            if self.word(first) == self.word(first + a.slots()) {
                 lazy |= 1 << at;
             }
         }
@@ -358,7 +294,7 @@ impl<'a> Twin<'a> {
             let Some(a) = &self.automata[index] else {
                 continue;
             };
-            let input = match self.value::<CHECKED>(inputs, a.field) {
+            let input = match self.value::<CHECKED>(inputs, usize::from(a.field())) {
                 Some(Value::Str(s)) if !CHECKED || s.len() <= self.max_units => s,
                 Some(Value::Str(_)) => {
                     bump::<CHECKED>(&mut tally.counters.oversized_inputs);
@@ -376,9 +312,9 @@ impl<'a> Twin<'a> {
             };
             let partners = self.partners[index] & todo;
             if partners == 0 {
-                let end = scan(a, input, &mut tally.meter, |pattern| {
-                    insert(fired, a.base, pattern)
-                });
+                let mut work = Work::default();
+                let end = a.scan(input, &mut work, |pattern| insert(fired, a.base(), pattern));
+                tally.meter.charge(work.used() as usize);
                 Self::ended::<CHECKED>(index, end, fired, tally);
             } else {
                 todo &= !partners;
@@ -388,11 +324,7 @@ impl<'a> Twin<'a> {
     }
 
     /// `RuleSet::scan_lanes`: `first` and its partners in one pass, with the core's own
-    /// [`Lanes`], as dictionaries are scanned with the core's own code. A copy of the lanes' loop
-    /// ran from 8% slower to 6% faster than the core's with the same checks, by how the
-    /// compiler happened to spill its registers, which the bench then counted as the checks'
-    /// cost. The one check in that loop, its byte count, measured free: the core built without
-    /// it ran no faster. Never inlined, as the core's.
+    /// [`Lanes`]. Never inlined, as the core's.
     #[inline(never)]
     fn scan_lanes<const CHECKED: bool>(
         &self,
@@ -402,13 +334,7 @@ impl<'a> Twin<'a> {
         fired: &mut Fired,
         tally: &mut Tally<CHECKED>,
     ) {
-        let core = |index: usize| match &self.automata[index] {
-            Some(Scanner {
-                engine: Engine::Dfa { core, .. },
-                ..
-            }) => core,
-            _ => unreachable!("partners are DFAs"),
-        };
+        let core = |index: usize| self.automata[index].as_ref().expect("partners are loaded");
         let mut members = [first; LANES];
         let mut lanes = Lanes::new(core(first)).expect("partners are DFAs");
         let mut rest = partners;
@@ -418,11 +344,11 @@ impl<'a> Twin<'a> {
             members[lanes.count()] = index;
             assert!(lanes.push(core(index)), "at most {LANES} partners");
         }
-        let mut work = sensor_core::fold::Meter::default();
+        let mut work = Work::default();
         let ends = lanes.scan(input, &mut work, |lane, pattern| {
             let base = self.automata[members[lane]]
                 .as_ref()
-                .map_or(u32::MAX, |a| a.base);
+                .map_or(u32::MAX, Automaton::base);
             insert(fired, base, pattern)
         });
         tally.meter.charge(work.used() as usize);
@@ -655,9 +581,7 @@ impl<'a> Twin<'a> {
                 let first = p.pattern as usize;
                 let mut hits = (0..p.pattern_count() as usize).map(|k| {
                     meter.charge(1);
-                    a.engine
-                        .reported(first + k)
-                        .is_some_and(|r| fired.contains(a.base + r as u32))
+                    a.slot(first + k).is_some_and(|slot| fired.contains(slot))
                 });
                 if p.all {
                     hits.all(|hit| hit)
@@ -666,15 +590,10 @@ impl<'a> Twin<'a> {
                 }
             }
             Some((_, a)) if matches!(p.op, Operator::Glob | Operator::Regex) => {
-                let target = p.pattern as usize;
-                let end = scan(a, input, meter, |found| {
-                    if found == target {
-                        ControlFlow::Break(())
-                    } else {
-                        ControlFlow::Continue(())
-                    }
-                });
-                end == ScanEnd::Stopped
+                let mut work = Work::default();
+                let found = a.finds(input, p.pattern as usize, &mut work);
+                meter.charge(work.used() as usize);
+                found
             }
             _ => self.direct(p, input, meter),
         })
@@ -717,152 +636,6 @@ fn integer(p: &Predicate, value: u64) -> bool {
         Operator::FlagsAll => value & p.b == p.b,
         Operator::FlagsAny => value & p.b != 0,
         _ => false,
-    }
-}
-
-fn record<const CHECKED: bool>(
-    dfa: &DFA<&[u32]>,
-    state: StateID,
-    meter: &mut Meter<CHECKED>,
-    found: &mut impl FnMut(usize) -> ControlFlow<()>,
-) -> ControlFlow<()> {
-    for index in 0..dfa.match_len(state) {
-        meter.charge(1);
-        found(dfa.match_pattern(state, index).as_usize())?;
-    }
-    ControlFlow::Continue(())
-}
-
-/// `sensor_core::automaton::Automaton::scan`, with the meter made optional for DFAs. A
-/// dictionary is scanned by the core's own code, meter included, so its charges are not part of
-/// what the twin measures.
-fn scan<const CHECKED: bool>(
-    a: &Scanner<'_>,
-    input: &[u16],
-    meter: &mut Meter<CHECKED>,
-    found: impl FnMut(usize) -> ControlFlow<()>,
-) -> ScanEnd {
-    match &a.engine {
-        Engine::Dfa { dfa, start, .. } => scan_dfa(dfa, *start, input, meter, found),
-        Engine::Dictionary(d) => {
-            let mut work = sensor_core::fold::Meter::default();
-            let end = d.scan(input, &mut work, found);
-            meter.charge(work.used() as usize);
-            match end {
-                ControlFlow::Continue(()) => ScanEnd::Complete,
-                ControlFlow::Break(()) => ScanEnd::Stopped,
-            }
-        }
-    }
-}
-
-/// `sensor_core::automaton`'s cursor: the state, the last special state that needed nothing
-/// (`StateID::MAX`, which no loaded table reaches, until there is one), and the bytes fed,
-/// charged once at the end.
-struct Cursor {
-    state: StateID,
-    quiet: StateID,
-    steps: usize,
-}
-
-#[inline(always)]
-fn step<const CHECKED: bool>(
-    dfa: &DFA<&[u32]>,
-    cursor: &mut Cursor,
-    byte: u8,
-    meter: &mut Meter<CHECKED>,
-    found: &mut impl FnMut(usize) -> ControlFlow<()>,
-) -> ControlFlow<ScanEnd> {
-    if CHECKED {
-        cursor.steps += 1;
-    }
-    cursor.state = dfa.next_state(cursor.state, byte);
-    if dfa.is_special_state(cursor.state) && cursor.quiet != cursor.state {
-        return special(dfa, cursor, meter, found);
-    }
-    ControlFlow::Continue(())
-}
-
-fn special<const CHECKED: bool>(
-    dfa: &DFA<&[u32]>,
-    cursor: &mut Cursor,
-    meter: &mut Meter<CHECKED>,
-    found: &mut impl FnMut(usize) -> ControlFlow<()>,
-) -> ControlFlow<ScanEnd> {
-    if classify(dfa, cursor.state, meter, found)? {
-        cursor.quiet = cursor.state;
-    }
-    ControlFlow::Continue(())
-}
-
-fn walk<const CHECKED: bool>(
-    dfa: &DFA<&[u32]>,
-    input: &[u16],
-    cursor: &mut Cursor,
-    meter: &mut Meter<CHECKED>,
-    found: &mut impl FnMut(usize) -> ControlFlow<()>,
-) -> ControlFlow<ScanEnd> {
-    let mut units = input.iter();
-    let mut utf8 = [0u8; 4];
-    while let Some(&unit) = units.next() {
-        match u8::try_from(unit) {
-            Ok(byte) if byte.is_ascii() => step(dfa, cursor, byte, meter, found)?,
-            _ => {
-                let bytes = decode(unit, &mut units).encode_utf8(&mut utf8);
-                for &byte in bytes.as_bytes() {
-                    step(dfa, cursor, byte, meter, found)?;
-                }
-            }
-        }
-    }
-    if CHECKED {
-        cursor.steps += 1;
-    }
-    let last = dfa.next_eoi_state(cursor.state);
-    if dfa.is_match_state(last) && record(dfa, last, meter, found).is_break() {
-        return ControlFlow::Break(ScanEnd::Stopped);
-    }
-    ControlFlow::Continue(())
-}
-
-fn scan_dfa<const CHECKED: bool>(
-    dfa: &DFA<&[u32]>,
-    start: StateID,
-    input: &[u16],
-    meter: &mut Meter<CHECKED>,
-    mut found: impl FnMut(usize) -> ControlFlow<()>,
-) -> ScanEnd {
-    let mut cursor = Cursor {
-        state: start,
-        quiet: StateID::MAX,
-        steps: 0,
-    };
-    let end = walk(dfa, input, &mut cursor, meter, &mut found);
-    meter.charge(cursor.steps);
-    match end {
-        ControlFlow::Continue(()) => ScanEnd::Complete,
-        ControlFlow::Break(end) => end,
-    }
-}
-
-/// `sensor_core::automaton`'s `classify`.
-fn classify<const CHECKED: bool>(
-    dfa: &DFA<&[u32]>,
-    state: StateID,
-    meter: &mut Meter<CHECKED>,
-    found: &mut impl FnMut(usize) -> ControlFlow<()>,
-) -> ControlFlow<ScanEnd, bool> {
-    if dfa.is_match_state(state) {
-        if record(dfa, state, meter, found).is_break() {
-            return ControlFlow::Break(ScanEnd::Stopped);
-        }
-        ControlFlow::Continue(false)
-    } else if dfa.is_dead_state(state) {
-        ControlFlow::Break(ScanEnd::Complete)
-    } else if dfa.is_quit_state(state) {
-        ControlFlow::Break(ScanEnd::Quit)
-    } else {
-        ControlFlow::Continue(true)
     }
 }
 
