@@ -428,6 +428,12 @@ impl<'a> RuleSet<'a> {
         self.partners.iter().filter(|&&p| p != 0).count()
     }
 
+    /// The automata that scan their field in one pass with automaton `index`, by bit (0 for
+    /// an automaton that scans alone, or none at `index`).
+    pub fn partners(&self, index: usize) -> u32 {
+        self.partners.get(index).copied().unwrap_or(0)
+    }
+
     /// Upper bound on the work units one evaluation can take.
     pub fn worst_case_work(&self) -> u64 {
         self.worst_case

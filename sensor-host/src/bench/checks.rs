@@ -145,6 +145,7 @@ pub struct Twin<'a> {
     automata: Vec<Option<Automaton<'a>>>,
     index: Option<Index>,
     eager: u32,
+    /// Per automaton, its partners in lanes, as the core grouped them at load.
     partners: Vec<u32>,
     supplied: usize,
     max_units: usize,
@@ -177,45 +178,19 @@ impl<'a> Twin<'a> {
                 unindexed: h.unindexed as usize,
                 slots: h.slots as usize,
             });
+        let partners = (0..automata.len()).map(|at| rules.partners(at)).collect();
         let mut twin = Self {
             file,
             automata,
             index,
             eager: 0,
-            partners: Vec::new(),
+            partners,
             supplied: rules.supplied(),
             max_units: usize::from(sensor.max_string_units),
         };
         let lazy = twin.unlisted_automata();
         twin.eager = ((1 << twin.automata.len()) - 1) & !lazy;
-        twin.partners = twin.partners(lazy);
         Ok(twin)
-    }
-
-    /// Per automaton, the others it scans with in lanes, grouped as the core groups them.
-    fn partners(&self, lazy: u32) -> Vec<u32> {
-        let key = |at: usize| match &self.automata[at] {
-            Some(a) if a.reads_whole_input() => Some((a.field(), lazy & (1 << at) != 0)),
-            _ => None,
-        };
-        let mut partners = vec![0u32; self.automata.len()];
-        let mut grouped = 0u32;
-        for first in 0..self.automata.len() {
-            let Some(wanted) = key(first).filter(|_| grouped & (1 << first) == 0) else {
-                continue;
-            };
-            let group = (first..self.automata.len())
-                .filter(|&at| key(at) == Some(wanted))
-                .take(LANES)
-                .fold(0u32, |group, at| group | 1 << at);
-            grouped |= group;
-            for (at, slot) in partners.iter_mut().enumerate() {
-                if group & (1 << at) != 0 {
-                    *slot = group & !(1 << at);
-                }
-            }
-        }
-        partners
     }
 
     /// The automata under whose slots the index lists no rule, by bit, as the core finds them.
